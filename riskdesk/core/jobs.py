@@ -1,0 +1,130 @@
+"""Recorded, resumable job runs: the machinery of close of day.
+
+A step runs once per business date (JobRun is unique per step and date, so a rerun of
+a done step is a no-op). Its work is split into id-range chunks; any number of
+processes may run the same step at once, each claiming pending chunks with
+SELECT ... FOR UPDATE SKIP LOCKED and doing a chunk's work in the same transaction
+that marks it done, so a crash loses at most the chunk in flight, which the next run
+picks up. The step's `finish` runs once, claimed by a conditional UPDATE.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from riskdesk.core.models import JobChunk, JobRun
+from riskdesk.core.sql import is_postgres
+
+log = logging.getLogger(__name__)
+
+RowCounts = dict[str, int]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of close of day: how to split a date's work, do a chunk, and finish."""
+
+    name: str
+    chunks: Callable[[date], list[tuple[int, int]]]
+    run_chunk: Callable[[date, int, int], RowCounts]
+    finish: Callable[[date], RowCounts] | None = None
+
+
+def id_ranges(lo: int | None, hi: int | None, size: int) -> list[tuple[int, int]]:
+    """Split [lo, hi] into ranges of `size` ids (one empty range when there are no ids)."""
+    if lo is None or hi is None:
+        return [(0, 0)]
+    return [(start, min(start + size - 1, hi)) for start in range(lo, hi + 1, size)]
+
+
+def step_run(step: Step, business_date: date, *, on_progress: Callable[[JobRun], None] | None = None) -> JobRun:
+    """Run (or resume, or join) `step` for `business_date` and return its job run."""
+    run, _ = JobRun.objects.get_or_create(step=step.name, business_date=business_date)
+    if run.status == JobRun.Status.DONE:
+        return run
+    _start(run, step, business_date)
+    try:
+        while _run_one_chunk(run, step, business_date):
+            if on_progress:
+                run.refresh_from_db()
+                on_progress(run)
+        _finish(run, step, business_date)
+    except Exception as exc:
+        JobRun.objects.filter(pk=run.pk).update(status=JobRun.Status.FAILED, error=f"{type(exc).__name__}: {exc}")
+        log.exception("close-of-day step %s for %s failed", step.name, business_date)
+        raise
+    run.refresh_from_db()
+    return run
+
+
+def _start(run: JobRun, step: Step, business_date: date) -> None:
+    with transaction.atomic():
+        run = JobRun.objects.select_for_update().get(pk=run.pk)
+        if not run.chunks.exists():
+            ranges = step.chunks(business_date)
+            JobChunk.objects.bulk_create(JobChunk(job_run=run, lo=lo, hi=hi) for lo, hi in ranges)
+            run.chunks_total = len(ranges)
+        if run.status != JobRun.Status.RUNNING or run.started_at is None:
+            run.started_at = run.started_at or timezone.now()
+        run.status = JobRun.Status.RUNNING
+        run.attempts += 1
+        run.error = ""
+        run.save(update_fields=["chunks_total", "started_at", "status", "attempts", "error"])
+
+
+def _run_one_chunk(run: JobRun, step: Step, business_date: date) -> bool:
+    """Claim and do one pending chunk; False when none is left to claim."""
+    with transaction.atomic():
+        pending = JobChunk.objects.filter(job_run=run, done=False).order_by("lo")
+        if is_postgres():
+            pending = pending.select_for_update(skip_locked=True)
+        chunk = pending.first()
+        if chunk is None:
+            return False
+        started = time.perf_counter()
+        rows = step.run_chunk(business_date, chunk.lo, chunk.hi)
+        chunk.done, chunk.rows = True, rows
+        chunk.duration_ms = int((time.perf_counter() - started) * 1000)
+        chunk.save(update_fields=["done", "rows", "duration_ms"])
+        JobRun.objects.filter(pk=run.pk).update(chunks_done=F("chunks_done") + 1)
+    return True
+
+
+def _finish(run: JobRun, step: Step, business_date: date) -> None:
+    with transaction.atomic():
+        if JobChunk.objects.filter(job_run=run, done=False).exists():
+            return  # another worker still holds a chunk; it finishes the step
+        # Claim the finish: only one process moves the run from running to done.
+        locked = JobRun.objects.select_for_update().get(pk=run.pk)
+        if locked.status == JobRun.Status.DONE:
+            return
+        totals: Counter[str] = Counter()
+        for rows in JobChunk.objects.filter(job_run=run).values_list("rows", flat=True):
+            totals.update(rows)
+        if step.finish:
+            totals.update(step.finish(business_date))
+        now = timezone.now()
+        locked.status = JobRun.Status.DONE
+        locked.rows = dict(totals)
+        locked.finished_at = now
+        locked.duration_ms = int((now - (locked.started_at or now)).total_seconds() * 1000)
+        locked.save(update_fields=["status", "rows", "finished_at", "duration_ms"])
+
+
+def last_done(step_name: str) -> date | None:
+    """The latest business date on which `step_name` is done."""
+    return (
+        JobRun.objects.filter(step=step_name, status=JobRun.Status.DONE)
+        .order_by("-business_date")
+        .values_list("business_date", flat=True)
+        .first()
+    )

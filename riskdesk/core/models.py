@@ -1,0 +1,86 @@
+"""Cross-cutting records: the append-only audit log and the nightly job runs."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class AuditLog(models.Model):
+    """One append-only row per action: who, what, when, before, after, why.
+
+    On Postgres a trigger (migration 0002) refuses UPDATE and DELETE on this table.
+    """
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
+    action = models.CharField(max_length=64, db_index=True)
+    entity_type = models.CharField(max_length=64)
+    entity_id = models.CharField(max_length=64)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["entity_type", "entity_id"])]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.entity_type}#{self.entity_id}"
+
+
+class JobRun(models.Model):
+    """One step of close of day for one business date; unique, so a rerun is a no-op."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+
+    step = models.CharField(max_length=64)
+    business_date = models.DateField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    chunks_total = models.PositiveIntegerField(default=0)
+    chunks_done = models.PositiveIntegerField(default=0)
+    rows = models.JSONField(default=dict, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["step", "business_date"], name="jobrun_step_date_unique")]
+        ordering = ["-business_date", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.step} {self.business_date} {self.status}"
+
+    @property
+    def progress(self) -> float:
+        return self.chunks_done / self.chunks_total if self.chunks_total else (1.0 if self.status == "done" else 0.0)
+
+
+class JobChunk(models.Model):
+    """An id range of one job run; workers claim pending chunks with SKIP LOCKED."""
+
+    job_run = models.ForeignKey(JobRun, on_delete=models.CASCADE, related_name="chunks")
+    lo = models.BigIntegerField()
+    hi = models.BigIntegerField()
+    done = models.BooleanField(default=False)
+    rows = models.JSONField(default=dict, blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["job_run", "lo"], name="jobchunk_run_lo_unique")]
+        ordering = ["lo"]
+
+
+class ClosedDay(models.Model):
+    """A business date whose every close-of-day step is done."""
+
+    business_date = models.DateField(primary_key=True)
+    closed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-business_date"]

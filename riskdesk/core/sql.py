@@ -1,0 +1,37 @@
+"""Small dialect helpers for the hand-written set-based SQL (Postgres and SQLite)."""
+
+from __future__ import annotations
+
+from django.db import connection
+
+
+def is_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def days_between(later: str, earlier: str) -> str:
+    """SQL for the whole days from `earlier` to `later` (two date expressions)."""
+    if is_postgres():
+        return f"(({later})::date - ({earlier})::date)"
+    return f"CAST(julianday({later}) - julianday({earlier}) AS INTEGER)"
+
+
+def date_param() -> str:
+    """A placeholder for a date parameter, typed on Postgres."""
+    return "%s::date" if is_postgres() else "%s"
+
+
+def money(expression: str) -> str:
+    """Round a money expression to the cent in SQL.
+
+    Postgres numeric is exact; SQLite (the embedded demo only) computes decimals as
+    floats, so every sum or difference is rounded back to the cent before use.
+    """
+    return f"ROUND({expression}, 2)"
+
+
+def month_start(expression: str) -> str:
+    """SQL for the first day of the month of a date expression."""
+    if is_postgres():
+        return f"date_trunc('month', {expression})::date"
+    return f"date({expression}, 'start of month')"

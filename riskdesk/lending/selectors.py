@@ -1,0 +1,173 @@
+"""Reads of the lending book."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.db.models import Q
+
+from riskdesk.core.dates import business_today
+from riskdesk.core.jobs import last_done
+from riskdesk.core.money import ZERO
+from riskdesk.lending import engine
+from riskdesk.lending.models import (
+    Bucket,
+    CreditLine,
+    GracePolicy,
+    IncidentWindow,
+    Installment,
+    Loan,
+    Payment,
+)
+
+DAY_STATE_STEP = "lending.day_state"
+
+
+@dataclass(frozen=True)
+class GraceTerms:
+    grace_end: date
+    penalty_from: date
+    tolerance: Decimal
+    policy: GracePolicy | None
+    incident_days: int
+
+
+def state_date() -> date | None:
+    """The last business date whose lending state (DPD, buckets) is closed."""
+    return last_done(DAY_STATE_STEP)
+
+
+def buckets() -> list[engine.Bucket]:
+    """The configured buckets by days past due (migration 0002 installs M0-M7+)."""
+    rows = Bucket.objects.order_by("min_dpd").values_list("code", "min_dpd", "max_dpd")
+    return [engine.Bucket(code, lo, hi) for code, lo, hi in rows]
+
+
+class GraceBook:
+    """The grace policies and incident windows of one product, loaded once."""
+
+    def __init__(self, product_id: int) -> None:
+        self.product_policies = list(GracePolicy.objects.filter(product_id=product_id).order_by("effective_from"))
+        self.defaults = list(GracePolicy.objects.filter(product__isnull=True).order_by("effective_from"))
+        self.windows = list(IncidentWindow.objects.filter(Q(product_id=product_id) | Q(product__isnull=True)))
+
+    def policy_on(self, due: date) -> GracePolicy | None:
+        """The version in force on `due`: the product's own, else the default for all products."""
+        for versions in (self.product_policies, self.defaults):
+            in_force = [p for p in versions if p.effective_from <= due]
+            if in_force:
+                return in_force[-1]
+        return None
+
+    def terms_for(self, due: date) -> GraceTerms:
+        policy = self.policy_on(due)
+        grace_days = policy.grace_days if policy else 3
+        incident_days = sum(w.extra_grace_days for w in self.windows if w.start <= due <= w.end)
+        grace_end = due + timedelta(days=grace_days + incident_days)
+        from_grace_end = policy is not None and policy.penalty_start == GracePolicy.PenaltyStart.GRACE_END
+        tolerance = policy.arrears_tolerance if policy else Decimal("1.00")
+        return GraceTerms(grace_end, grace_end if from_grace_end else due, tolerance, policy, incident_days)
+
+
+def credit_line_available(line: CreditLine) -> Decimal:
+    """Available = limit - outstanding principal while active; 0 while frozen or closed."""
+    if line.status != CreditLine.Status.ACTIVE:
+        return ZERO
+    used = sum(line.loans.filter(status=Loan.Status.ACTIVE).values_list("outstanding_principal", flat=True), ZERO)
+    return max(line.limit - used, ZERO)
+
+
+def installment_status(inst: Installment, on: date) -> str:
+    if inst.pi_settled_on and inst.penalty_paid >= inst.penalty_accrued:
+        return "paid"
+    if inst.due_date < on:
+        return "in_grace" if on <= inst.grace_end else "overdue"
+    if inst.due_date == on:
+        return "due"
+    return "partly_paid" if (inst.principal_paid or inst.interest_paid) else "scheduled"
+
+
+def loan_ledger(loan: Loan) -> engine.LoanLedger:
+    """The engine's view of a loan as stored now (every posted payment applied)."""
+    return engine.LoanLedger(loan.terms, [installment_state(i) for i in loan.installments.order_by("seq")])
+
+
+def installment_state(inst: Installment) -> engine.InstallmentState:
+    return engine.InstallmentState(
+        seq=inst.seq,
+        period_start=inst.period_start,
+        due_date=inst.due_date,
+        grace_end=inst.grace_end,
+        penalty_from=inst.penalty_from,
+        tolerance=inst.arrears_tolerance,
+        principal_due=inst.principal_due,
+        interest_due=inst.interest_due,
+        principal_paid=inst.principal_paid,
+        interest_paid=inst.interest_paid,
+        penalty_paid=inst.penalty_paid,
+        penalty_accrued=inst.penalty_accrued,
+        late_base_days=inst.late_base_days,
+        pi_settled_on=inst.pi_settled_on,
+    )
+
+
+def payoff_quote(loan: Loan, on: date) -> dict[str, Decimal | date]:
+    """What settles `loan` on `on` (every payment posted so far applied)."""
+    return {"on": on, **loan_ledger(loan).payoff_quote(on)}
+
+
+def posted_payments(loan: Loan) -> list[Payment]:
+    return list(loan.payments.filter(status=Payment.Status.POSTED).order_by("value_date", "id"))
+
+
+@dataclass(frozen=True)
+class DelinquencyExplanation:
+    """Why a loan has its days past due and penalty, in the desk's words."""
+
+    as_of: date | None
+    dpd: int
+    bucket: str
+    headline: str
+    installment: Installment | None
+    penalty_lines: list[dict[str, object]]
+
+
+def explain_delinquency(loan: Loan) -> DelinquencyExplanation:
+    """Name the installment behind the DPD, its due date, grace end, and each penalty's count."""
+    as_of = state_date() or business_today()
+    lines = []
+    oldest = None
+    penalty_rate = loan.daily_rate * loan.penalty_multiplier
+    for inst in loan.installments.order_by("seq"):
+        unpaid = inst.principal_due + inst.interest_due - inst.principal_paid - inst.interest_paid
+        if oldest is None and inst.due_date < as_of and unpaid > inst.arrears_tolerance:
+            oldest = inst
+        if inst.penalty_accrued:
+            end = inst.pi_settled_on or as_of
+            lines.append(
+                {
+                    "seq": inst.seq,
+                    "due_date": inst.due_date,
+                    "grace_end": inst.grace_end,
+                    "penalty_from": inst.penalty_from,
+                    "days": max((end - inst.penalty_from).days, 0),
+                    "rate": penalty_rate,
+                    "amount": inst.penalty_accrued,
+                    "paid": inst.penalty_paid,
+                }
+            )
+    if loan.dpd == 0 or oldest is None:
+        headline = "Current: no installment is past due beyond the arrears tolerance."
+        if loan.status == Loan.Status.PAID_OFF:
+            headline = f"Paid off on {loan.paid_off_on}."
+    else:
+        state = "in grace until" if loan.in_grace else "overdue since grace ended on"
+        unpaid = oldest.principal_due + oldest.interest_due - oldest.principal_paid - oldest.interest_paid
+        headline = (
+            f"{loan.dpd} days past due on {as_of}: installment {oldest.seq} fell due on {oldest.due_date} "
+            f"and {unpaid} of it is unpaid (over the {oldest.arrears_tolerance} tolerance); "
+            f"{state} {oldest.grace_end}."
+        )
+    return DelinquencyExplanation(as_of, loan.dpd, loan.bucket, headline, oldest, lines)

@@ -1,0 +1,54 @@
+"""The nightly chain: close business days in order, each step a recorded job run.
+
+The project package composes it because each app's steps may read the apps below
+it (DESIGN.md: core <- lending <- collections <- riskmodels <- dashboards <- project).
+Steps 3-5 (scoring, collections) join STEPS as their apps grow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, timedelta
+
+from riskdesk.core.dates import business_today, date_range
+from riskdesk.core.errors import DomainError
+from riskdesk.core.jobs import Step, step_run
+from riskdesk.core.models import ClosedDay, JobRun
+from riskdesk.lending import closeday as lending_closeday
+from riskdesk.lending.models import Loan
+
+STEPS: list[Step] = [*lending_closeday.STEPS]
+
+
+def last_closed_day() -> date | None:
+    return ClosedDay.objects.order_by("-business_date").values_list("business_date", flat=True).first()
+
+
+def days_to_close(as_of: date) -> list[date]:
+    """Every business day after the last closed one, up to `as_of`; none is ever skipped."""
+    last = last_closed_day()
+    if last is None:
+        first_loan = Loan.objects.order_by("disbursed_on").values_list("disbursed_on", flat=True).first()
+        first = first_loan or as_of
+    else:
+        first = last + timedelta(days=1)
+    return date_range(first, as_of) if first <= as_of else []
+
+
+def close_days(*, as_of: date | None = None, on_day: Callable[[date, list[JobRun]], None] | None = None) -> list[date]:
+    """Close every open business day up to `as_of` (default: yesterday), in order."""
+    today = business_today()
+    as_of = as_of or today - timedelta(days=1)
+    if as_of >= today:
+        raise DomainError(
+            "day_not_over",
+            f"{as_of} is not over yet; the latest day that can close is {today - timedelta(days=1)}.",
+            field="as_of",
+        )
+    days = days_to_close(as_of)
+    for day in days:
+        runs = [step_run(step, day) for step in STEPS]
+        ClosedDay.objects.get_or_create(business_date=day)
+        if on_day:
+            on_day(day, runs)
+    return days
