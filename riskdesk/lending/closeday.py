@@ -51,6 +51,12 @@ def _execute(sql: str, params: list[Any] | None = None) -> int:
         return cursor.rowcount
 
 
+def _analyze(temp_table: str) -> None:
+    """Give the planner the size of a fresh temp table: few rows, so it walks the indexes."""
+    if is_postgres():
+        _execute(f"ANALYZE {temp_table}")
+
+
 def loan_chunks(_: date) -> list[tuple[int, int]]:
     bounds = Loan.objects.filter(Q(status=Loan.Status.ACTIVE) | Q(dpd__gt=0)).aggregate(lo=Min("id"), hi=Max("id"))
     return id_ranges(bounds["lo"], bounds["hi"], settings.CLOSE_DAY_CHUNK_LOANS)
@@ -63,7 +69,7 @@ def day_state_chunk(day: date, lo: int, hi: int) -> RowCounts:
     _execute(
         f"""
         CREATE TEMP TABLE closeday_candidate AS
-        SELECT id AS loan_id FROM lending_loan
+        SELECT id AS loan_id, bucket AS old_bucket FROM lending_loan
         WHERE id BETWEEN %s AND %s
           AND (status = 'active' OR dpd > 0)
           AND (last_value_date IS NULL OR last_value_date <= {date_param()})
@@ -71,6 +77,7 @@ def day_state_chunk(day: date, lo: int, hi: int) -> RowCounts:
         """,
         [lo, hi, day, day],
     )
+    _analyze("closeday_candidate")
     penalties = _accrue_penalties(day)
     bucket_changes, loans = _update_day_state(day)
     _execute("DROP TABLE closeday_candidate")
@@ -188,28 +195,30 @@ def _update_day_state(day: date) -> tuple[int, int]:
     d = date_param()
     unpaid_pi = money("i.principal_due + i.interest_due - i.principal_paid - i.interest_paid")
     _execute("DROP TABLE IF EXISTS closeday_state")
+    # The oldest delinquent installment is looked up by (loan, seq) per loan: a join
+    # there lets the planner walk the whole installment index.
+    oldest = "(SELECT o.{column} FROM lending_installment o WHERE o.loan_id = a.loan_id AND o.seq = a.oldest_seq)"
+    oldest_due, oldest_grace_end = oldest.format(column="due_date"), oldest.format(column="grace_end")
+    overdue = f"SUM(CASE WHEN i.due_date < {d} THEN {unpaid_pi} ELSE 0 END) + SUM(i.penalty_accrued - i.penalty_paid)"
     _execute(
         f"""
         CREATE TEMP TABLE closeday_state AS
-        SELECT l.id AS loan_id, l.bucket AS old_bucket, l.dpd AS old_dpd,
-               COALESCE({days_between(d, "o.due_date")}, 0) AS dpd,
-               o.grace_end AS grace_end,
-               COALESCE(a.overdue, 0) AS overdue_amount,
-               COALESCE(a.penalty, 0) AS penalty
-        FROM closeday_candidate c
-        JOIN lending_loan l ON l.id = c.loan_id
-        LEFT JOIN (
-            SELECT i.loan_id,
-                   {money(f"SUM(CASE WHEN i.due_date < {d} THEN {unpaid_pi} ELSE 0 END) + SUM(i.penalty_accrued - i.penalty_paid)")} AS overdue,
+        SELECT a.loan_id, a.old_bucket,
+               COALESCE({days_between(d, oldest_due)}, 0) AS dpd,
+               {oldest_grace_end} AS grace_end,
+               a.overdue AS overdue_amount, a.penalty
+        FROM (
+            SELECT c.loan_id, c.old_bucket,
+                   {money(overdue)} AS overdue,
                    {money("SUM(i.penalty_accrued - i.penalty_paid)")} AS penalty,
                    MIN(CASE WHEN i.due_date < {d} AND {unpaid_pi} > i.arrears_tolerance THEN i.seq END) AS oldest_seq
-            FROM closeday_candidate c2 JOIN lending_installment i ON i.loan_id = c2.loan_id
-            GROUP BY i.loan_id
-        ) a ON a.loan_id = c.loan_id
-        LEFT JOIN lending_installment o ON o.loan_id = c.loan_id AND o.seq = a.oldest_seq
+            FROM closeday_candidate c JOIN lending_installment i ON i.loan_id = c.loan_id
+            GROUP BY c.loan_id, c.old_bucket
+        ) a
         """,
         [day, day, day],
     )
+    _analyze("closeday_state")
     bucket_sql = (
         "(SELECT b.code FROM lending_bucket b WHERE s.dpd >= b.min_dpd AND (b.max_dpd IS NULL OR s.dpd <= b.max_dpd))"
     )

@@ -239,7 +239,8 @@ class Loan(models.Model):
 
 
 class Installment(models.Model):
-    loan = models.ForeignKey(Loan, on_delete=models.CASCADE, related_name="installments")
+    # No index of its own: the unique (loan, seq) constraint serves lookups by loan.
+    loan = models.ForeignKey(Loan, on_delete=models.CASCADE, related_name="installments", db_index=False)
     seq = models.PositiveSmallIntegerField()
     period_start = models.DateField()
     due_date = models.DateField()
@@ -292,7 +293,8 @@ class Payment(models.Model):
         POSTED = "posted"
         REVERSED = "reversed"
 
-    loan = models.ForeignKey(Loan, on_delete=models.PROTECT, related_name="payments")
+    # No index of its own: the (loan, value_date) index serves lookups by loan.
+    loan = models.ForeignKey(Loan, on_delete=models.PROTECT, related_name="payments", db_index=False)
     amount = money_field()
     value_date = models.DateField()
     kind = models.CharField(max_length=12, choices=Kind.choices)
