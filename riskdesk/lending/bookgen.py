@@ -251,7 +251,7 @@ def _write_batch(
     )
     allocations = _Copy("lending_allocation", "payment_id,loan_id,seq,penalty,interest,principal")
     payment_id = first_payment
-    for k, (principal, term, disbursed_on, paid_count, delinquent) in enumerate(plans):
+    for k, (principal, term, disbursed_on, paid_count, _delinquent) in enumerate(plans):
         key = (principal, term, disbursed_on)
         template = templates.get(key) or templates.setdefault(key, _template(Decimal(principal), term, disbursed_on))
         loan_id, line_id, borrower_id = first_loan + k, first_line + k, first_borrower + k
