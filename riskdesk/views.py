@@ -1,0 +1,55 @@
+"""The web desk's project-level pages: home and operations (the nightly chain lives here)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_POST
+
+from riskdesk import nightly
+from riskdesk.core import roles
+from riskdesk.core.access import role_required
+from riskdesk.core.errors import DomainError
+from riskdesk.lending.web_selectors import recent_job_runs
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    """Send each role to where its work starts."""
+    if roles.has_role(request.user, roles.ADMIN):
+        return redirect("operations")
+    return redirect("loan_search")
+
+
+@role_required(roles.ADMIN, roles.RISK_OFFICER)
+def operations(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "operations.html",
+        {"job_days": recent_job_runs(days=14), "last_closed_day": nightly.last_closed_day()},
+    )
+
+
+@require_POST
+@role_required(roles.ADMIN)
+def close_day(request: HttpRequest) -> HttpResponse:
+    """Close every open business day up to yesterday, in-process."""
+    try:
+        closed = nightly.close_days()
+    except DomainError as error:
+        messages.error(request, error.message)
+        return redirect("operations")
+    if closed:
+        days = ", ".join(day.isoformat() for day in closed)
+        messages.success(
+            request,
+            ngettext("Closed %(count)d day: %(days)s.", "Closed %(count)d days: %(days)s.", len(closed))
+            % {"count": len(closed), "days": days},
+        )
+    else:
+        messages.info(request, _("Every business day up to yesterday is already closed."))
+    return redirect("operations")
