@@ -1,0 +1,216 @@
+"""The web desk's shell: login, home by role, operations, the admin site, languages."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+from django.urls import reverse
+
+from riskdesk.core import masking
+from riskdesk.core.models import AuditLog, ClosedDay
+from riskdesk.lending.models import Bucket, GracePolicy, IncidentWindow, Loan, Product
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings: pytest.FixtureRequest) -> None:
+    """The `users` fixture hashes four passwords per test; the default hasher takes ~1 s each."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def client_for(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.mark.parametrize("url", ["/", "/loans/", "/loans/1/", "/operations/"])
+def test_pages_require_login(client: Client, url: str) -> None:
+    response = client.get(url)
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+def test_login_with_password_lands_on_the_role_home(client: Client, users: dict[str, User]) -> None:
+    response = client.post(reverse("login"), {"username": "collector", "password": "pw-collector"}, follow=True)
+    assert response.redirect_chain[-1][0] == reverse("loan_search")
+
+
+def test_login_page_renders(client: Client, db: None) -> None:
+    response = client.get(reverse("login"))
+    assert response.status_code == 200
+    assert 'name="password"' in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("role", "target"),
+    [
+        ("admin", "operations"),
+        ("risk_officer", "loan_search"),
+        ("collections_supervisor", "loan_search"),
+        ("collector", "loan_search"),
+    ],
+)
+def test_home_redirects_by_role(users: dict[str, User], role: str, target: str) -> None:
+    response = client_for(users[role]).get("/")
+    assert response.status_code == 302
+    assert response["Location"] == reverse(target)
+
+
+@pytest.mark.parametrize(
+    ("role", "status"), [("admin", 200), ("risk_officer", 200), ("collections_supervisor", 403), ("collector", 403)]
+)
+def test_operations_is_for_admins_and_risk_officers(users: dict[str, User], role: str, status: int) -> None:
+    assert client_for(users[role]).get(reverse("operations")).status_code == status
+
+
+def test_navigation_follows_the_role(users: dict[str, User]) -> None:
+    collector = client_for(users["collector"]).get(reverse("loan_search")).content.decode()
+    admin = client_for(users["admin"]).get(reverse("loan_search")).content.decode()
+    assert reverse("operations") not in collector and reverse("admin:index") not in collector
+    assert reverse("operations") in admin and reverse("admin:index") in admin
+
+
+def test_close_day_button_closes_every_open_day(users: dict[str, User], make_loan: Callable[..., Loan]) -> None:
+    make_loan(disbursed_on=date(2026, 11, 18))
+    response = client_for(users["admin"]).post(reverse("close_day"), follow=True)
+    closed = sorted(ClosedDay.objects.values_list("business_date", flat=True))
+    assert closed == [date(2026, 11, d) for d in range(18, 23)]
+    assert "Closed 5 days" in response.content.decode()
+    assert response.context["last_closed_day"] == date(2026, 11, 22)
+
+
+def test_close_day_button_is_admin_only(users: dict[str, User], make_loan: Callable[..., Loan]) -> None:
+    make_loan(disbursed_on=date(2026, 11, 18))
+    operations = client_for(users["risk_officer"]).get(reverse("operations")).content.decode()
+    assert reverse("close_day") not in operations
+    assert client_for(users["risk_officer"]).post(reverse("close_day")).status_code == 403
+    assert not ClosedDay.objects.exists()
+
+
+def test_admin_site_is_for_the_admin_role(users: dict[str, User]) -> None:
+    assert client_for(users["admin"]).get(reverse("admin:index")).status_code == 200
+    assert client_for(users["collector"]).get(reverse("admin:index")).status_code == 302
+
+
+def test_admin_refuses_an_overlapping_incident_window(users: dict[str, User], product: Product) -> None:
+    IncidentWindow.objects.create(
+        product=product, start=date(2026, 11, 1), end=date(2026, 11, 5), extra_grace_days=2, reason="bank outage"
+    )
+    audit_rows = AuditLog.objects.count()
+    response = client_for(users["admin"]).post(
+        reverse("admin:lending_incidentwindow_add"),
+        {"product": product.pk, "start": "2026-11-04", "end": "2026-11-08", "extra_grace_days": 3, "reason": "again"},
+    )
+    assert response.status_code == 200
+    assert "Another incident window already covers part of these dates." in response.content.decode()
+    assert IncidentWindow.objects.count() == 1
+    assert AuditLog.objects.count() == audit_rows
+
+
+def test_admin_adds_an_incident_window_through_the_service(users: dict[str, User], product: Product) -> None:
+    response = client_for(users["admin"]).post(
+        reverse("admin:lending_incidentwindow_add"),
+        {"product": product.pk, "start": "2026-11-10", "end": "2026-11-12", "extra_grace_days": 3, "reason": "outage"},
+    )
+    assert response.status_code == 302
+    window = IncidentWindow.objects.get()
+    assert window.created_by == users["admin"]
+    assert AuditLog.objects.filter(action="incident_window.create", entity_id=str(window.pk)).exists()
+
+
+def test_admin_grace_policy_is_a_new_version_never_an_edit(users: dict[str, User], product: Product) -> None:
+    client = client_for(users["admin"])
+    form = {
+        "product": product.pk,
+        "effective_from": "2026-12-01",
+        "grace_days": 5,
+        "penalty_start": "grace_end",
+        "arrears_tolerance": "2.00",
+        "bureau_report_after_days": 30,
+        "cooling_off_days": 30,
+        "case_open_after_days": 0,
+        "note": "longer grace",
+    }
+    assert client.post(reverse("admin:lending_gracepolicy_add"), form).status_code == 302
+    policy = GracePolicy.objects.get(product=product)
+    assert AuditLog.objects.filter(action="grace_policy.create", entity_id=str(policy.pk)).exists()
+    change = client.post(reverse("admin:lending_gracepolicy_change", args=[policy.pk]), {**form, "grace_days": 9})
+    policy.refresh_from_db()
+    assert change.status_code == 403 and policy.grace_days == 5
+
+
+def test_admin_refuses_grace_days_over_30(users: dict[str, User], product: Product) -> None:
+    response = client_for(users["admin"]).post(
+        reverse("admin:lending_gracepolicy_add"),
+        {
+            "product": product.pk,
+            "effective_from": "2026-12-01",
+            "grace_days": 31,
+            "penalty_start": "due_date",
+            "arrears_tolerance": "1.00",
+            "bureau_report_after_days": 30,
+            "cooling_off_days": 30,
+            "case_open_after_days": 0,
+        },
+    )
+    assert response.status_code == 200
+    assert not GracePolicy.objects.filter(product=product).exists()
+
+
+def _bucket_formset(rows: list[tuple[int | str, str, int, int | str]]) -> dict[str, object]:
+    data: dict[str, object] = {"form-TOTAL_FORMS": len(rows), "form-INITIAL_FORMS": Bucket.objects.count()}
+    for k, (pk, code, lo, hi) in enumerate(rows):
+        data.update({f"form-{k}-id": pk, f"form-{k}-code": code, f"form-{k}-label": code})
+        data.update({f"form-{k}-min_dpd": lo, f"form-{k}-max_dpd": hi})
+    return data
+
+
+def test_admin_bucket_set_must_stay_contiguous(users: dict[str, User]) -> None:
+    existing = list(Bucket.objects.order_by("min_dpd"))
+    rows = [(b.pk, b.code, b.min_dpd, "" if b.max_dpd is None else b.max_dpd) for b in existing]
+    rows[1] = (rows[1][0], rows[1][1], 1, 29)  # M1 now ends at 29: a gap before M2 at 31
+    response = client_for(users["admin"]).post(reverse("admin:lending_bucket_edit_set"), _bucket_formset(rows))
+    assert response.status_code == 200
+    assert "must start at 30" in response.content.decode()
+    assert Bucket.objects.get(code="M1").max_dpd == 30
+
+
+def test_admin_bucket_set_saves_a_contiguous_change(users: dict[str, User]) -> None:
+    existing = list(Bucket.objects.order_by("min_dpd"))
+    rows = [(b.pk, b.code, b.min_dpd, "" if b.max_dpd is None else b.max_dpd) for b in existing[:4]]
+    rows[-1] = (rows[-1][0], "M3+", 61, "")  # the top bucket is now 61 and over
+    data = _bucket_formset(rows + [(b.pk, b.code, b.min_dpd, b.max_dpd or "") for b in existing[4:]])
+    for k in range(4, len(existing)):
+        data[f"form-{k}-DELETE"] = "on"
+    response = client_for(users["admin"]).post(reverse("admin:lending_bucket_edit_set"), data)
+    assert response.status_code == 302
+    assert list(Bucket.objects.order_by("min_dpd").values_list("code", flat=True)) == ["M0", "M1", "M2", "M3+"]
+
+
+def test_admin_borrower_list_masks_identity(users: dict[str, User], borrower: object) -> None:
+    body = client_for(users["admin"]).get(reverse("admin:lending_borrower_changelist")).content.decode()
+    assert "110101199001011234" not in body and "13800138000" not in body
+    assert masking.mask_national_id("110101199001011234") in body
+    assert masking.mask_phone("13800138000") in body
+
+
+def test_admin_audit_log_is_read_only(users: dict[str, User]) -> None:
+    client = client_for(users["admin"])
+    assert client.get(reverse("admin:core_auditlog_changelist")).status_code == 200
+    assert client.get(reverse("admin:core_auditlog_add")).status_code == 403
+
+
+def test_language_switch_renders_chinese(users: dict[str, User]) -> None:
+    client = client_for(users["collector"])
+    response = client.post(
+        reverse("set_language"), {"language": "zh-hans", "next": reverse("loan_search")}, follow=True
+    )
+    body = response.content.decode()
+    assert '<html lang="zh-hans">' in body
+    assert "贷款" in body and "退出" in body
