@@ -1,0 +1,180 @@
+"""Look at the web desk in a real browser: seed a small book, then screenshot its pages.
+
+    export DATABASE_URL=sqlite:////tmp/riskdesk_web.sqlite3 BUSINESS_DATE_OVERRIDE=2026-11-23
+    .venv/bin/python manage.py migrate
+    .venv/bin/python scripts/screenshots.py seed
+    .venv/bin/python manage.py runserver 127.0.0.1:8011 &
+    .venv/bin/python scripts/screenshots.py shoot --base http://127.0.0.1:8011 --out screenshots
+
+Uses the system's Chromium (Debian's /usr/bin/chromium); never `playwright install`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+AS_OF = date(2026, 11, 22)
+
+
+def seed() -> dict[str, int]:
+    """A small book through the services: overdue, in grace, cured and cooling off, current."""
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "riskdesk.settings")
+    import django
+
+    django.setup()
+    from django.contrib.auth.models import Group, User
+
+    from riskdesk import nightly
+    from riskdesk.core import roles
+    from riskdesk.lending import services
+    from riskdesk.lending.models import Loan, Product
+
+    for role in roles.ALL_ROLES:
+        user, _ = User.objects.get_or_create(username=role)
+        user.set_password(f"pw-{role}")
+        user.save()
+        user.groups.add(Group.objects.get_or_create(name=role)[0])
+    product, _ = Product.objects.get_or_create(
+        code="jiebei",
+        defaults={
+            "name": "Jiebei credit line",
+            "methods": ["equal_installment", "equal_principal", "interest_first", "bullet"],
+            "terms": [3, 6, 12, 24],
+            "min_amount": Decimal("500.00"),
+        },
+    )
+    people = [
+        ("张伟", "110101198703150012", "13800138001"),
+        ("李娜", "310104199208200028", "13900139002"),
+        ("王芳", "440305199510210043", "13700137003"),
+        ("刘洋", "510107198812050056", "13600136004"),
+        ("陈静", "330106199001010069", "13500135005"),
+        ("杨磊", "120102198506060071", "13400134006"),
+    ]
+    lines = []
+    for name, national_id, phone in people:
+        borrower = services.borrower_register(
+            name=name, national_id=national_id, phones=[{"number": phone, "label": "mobile"}]
+        )
+        lines.append(services.credit_line_open(borrower=borrower, limit=Decimal("50000.00"), on=date(2026, 3, 1)))
+
+    def originate(
+        line: object, principal: str, term: int, disbursed_on: date, method: str = "equal_installment"
+    ) -> Loan:
+        return services.loan_originate(
+            credit_line=line,
+            product=product,
+            principal=Decimal(principal),
+            term=term,
+            method=method,
+            disbursed_on=disbursed_on,
+        )
+
+    def pay(loan: Loan, seq: int, on: date, extra: str = "0.00", key: str = "") -> object:
+        inst = loan.installments.get(seq=seq)
+        amount = inst.principal_due + inst.interest_due + Decimal(extra)
+        payment, _ = services.payment_post(
+            loan=loan,
+            amount=amount,
+            value_date=on,
+            kind="regular",
+            channel="autodebit",
+            idempotency_key=key or f"seed-{loan.pk}-{seq}-{on}",
+        )
+        return payment
+
+    # Overdue: six installments paid on time, the 7th (due 2026-10-15) missed; a bounced autodebit.
+    overdue = originate(lines[0], "12000.00", 12, date(2026, 3, 15))
+    for seq in range(1, 7):
+        pay(overdue, seq, overdue.installments.get(seq=seq).due_date)
+    services.autodebit_failure_record(
+        loan=overdue, attempted_on=date(2026, 10, 15), amount=Decimal("1097.50"), cause="insufficient_funds"
+    )
+    bounced = pay(overdue, 7, date(2026, 11, 2), key="seed-bounced")
+    services.payment_reverse(payment=bounced, reason="autodebit bounced: insufficient funds")
+    # Cured after grace: 2nd installment paid ten days late, the line now cooling off.
+    cured = originate(lines[1], "6000.00", 6, date(2026, 8, 20))
+    pay(cured, 1, date(2026, 9, 20))
+    pay(cured, 2, date(2026, 10, 30), extra="10.00")
+    # In grace: due 2026-11-21, unpaid on 2026-11-22.
+    in_grace = originate(lines[2], "3000.00", 3, date(2026, 10, 21))
+    services.autodebit_failure_record(
+        loan=in_grace, attempted_on=date(2026, 11, 21), amount=Decimal("1040.00"), cause="lender_outage"
+    )
+    # Current loans, a few methods.
+    originate(lines[3], "20000.00", 12, date(2026, 9, 5), method="equal_principal")
+    originate(lines[4], "8000.00", 6, date(2026, 10, 8), method="interest_first")
+    originate(lines[5], "15000.00", 24, date(2026, 6, 28))
+    nightly.close_days(as_of=AS_OF)
+    return {"overdue": overdue.pk, "cured": cured.pk, "in_grace": in_grace.pk}
+
+
+def shoot(base: str, out: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    out.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        for lang in ("en", "zh-hans"):
+            suffix = "en" if lang == "en" else "zh"
+            page = browser.new_page(viewport={"width": 1400, "height": 900}, locale=lang)
+            page.goto(f"{base}/login/")
+            page.evaluate(f"document.cookie = 'django_language={lang}; path=/'")
+            page.goto(f"{base}/login/")
+            page.screenshot(path=out / f"login-{suffix}.png")
+            page.fill("#id_username", "admin")
+            page.fill("#id_password", "pw-admin")
+            page.click("button[type=submit]")
+            page.wait_for_load_state()
+            page.screenshot(path=out / f"operations-{suffix}.png")
+            page.goto(f"{base}/loans/")
+            page.screenshot(path=out / f"loan-search-{suffix}.png", full_page=True)
+            for name, loan_id in (("delinquent", 1), ("frozen-line", 2)):
+                page.goto(f"{base}/loans/{loan_id}/?quote_on=2026-11-23")
+                page.screenshot(path=out / f"loan-{name}-{suffix}.png", full_page=True)
+            page.close()
+        # The masked view of a collector.
+        page = browser.new_page(viewport={"width": 1400, "height": 900}, locale="en")
+        page.goto(f"{base}/login/")
+        page.evaluate("document.cookie = 'django_language=en; path=/'")
+        page.fill("#id_username", "collector")
+        page.fill("#id_password", "pw-collector")
+        page.click("button[type=submit]")
+        page.wait_for_load_state()
+        page.goto(f"{base}/loans/3/")
+        page.screenshot(path=out / "loan-in-grace-collector-en.png", full_page=True)
+        browser.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("seed", help="create the small book (an empty, migrated database)")
+    shoot_parser = sub.add_parser("shoot", help="screenshot the pages of a running server")
+    shoot_parser.add_argument("--base", default="http://127.0.0.1:8011")
+    shoot_parser.add_argument("--out", type=Path, default=ROOT / "screenshots")
+    args = parser.parse_args()
+    if args.command == "seed":
+        print(seed())
+    else:
+        shoot(args.base, args.out)
+
+
+if __name__ == "__main__":
+    main()
