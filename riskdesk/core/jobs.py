@@ -27,6 +27,7 @@ from riskdesk.core.sql import is_postgres
 log = logging.getLogger(__name__)
 
 RowCounts = dict[str, int]
+PEER_POLL_SECONDS = 0.2
 
 
 @dataclass(frozen=True)
@@ -53,10 +54,17 @@ def step_run(step: Step, business_date: date, *, on_progress: Callable[[JobRun],
         return run
     _start(run, step, business_date)
     try:
-        while _run_one_chunk(run, step, business_date):
-            if on_progress:
-                run.refresh_from_db()
-                on_progress(run)
+        while True:
+            if _run_one_chunk(run, step, business_date):
+                if on_progress:
+                    run.refresh_from_db()
+                    on_progress(run)
+                continue
+            if not JobChunk.objects.filter(job_run=run, done=False).exists():
+                break
+            # Another worker holds the last chunks: wait for it, or take over a chunk
+            # whose worker died (its transaction rolled back and released the lock).
+            time.sleep(PEER_POLL_SECONDS)
         _finish(run, step, business_date)
     except Exception as exc:
         JobRun.objects.filter(pk=run.pk).update(status=JobRun.Status.FAILED, error=f"{type(exc).__name__}: {exc}")
@@ -101,8 +109,6 @@ def _run_one_chunk(run: JobRun, step: Step, business_date: date) -> bool:
 
 def _finish(run: JobRun, step: Step, business_date: date) -> None:
     with transaction.atomic():
-        if JobChunk.objects.filter(job_run=run, done=False).exists():
-            return  # another worker still holds a chunk; it finishes the step
         # Claim the finish: only one process moves the run from running to done.
         locked = JobRun.objects.select_for_update().get(pk=run.pk)
         if locked.status == JobRun.Status.DONE:
