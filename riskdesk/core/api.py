@@ -1,17 +1,29 @@
-"""The API's shared error shape: {"error": {"code", "message", "fields"}}."""
+"""The API's shared error shape: {"error": {"code", "message", "fields"}}, and the core endpoints."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.contrib.auth import authenticate
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import QuerySet
 from django.http import Http404
-from rest_framework import exceptions, status
+from drf_spectacular.extensions import OpenApiSerializerExtension
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import exceptions, serializers, status
+from rest_framework.authtoken.models import Token
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from riskdesk.core.errors import DomainError
+from riskdesk.core.models import JobRun
+from riskdesk.core.permissions import HasRole
+from riskdesk.core.roles import ADMIN, RISK_OFFICER
 
 
 def error_response(
@@ -27,6 +39,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, DjangoValidationError):
         fields = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         return error_response("invalid", "The request is not valid.", status.HTTP_400_BAD_REQUEST, fields)
+    if isinstance(exc, RequestDataTooBig):
+        return error_response("too_large", "The request body is too large.", status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+    if isinstance(exc, exceptions.ParseError):
+        # The parser's text names the JSON decoder's complaint (line, column): keep it.
+        return error_response("malformed_json", str(exc.detail), status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
@@ -39,4 +56,145 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return error_response("invalid", "The request is not valid.", response.status_code, detail)
     code = exc.get_codes() if isinstance(exc, exceptions.APIException) else "error"
     message = str(getattr(exc, "detail", exc))
-    return error_response(code if isinstance(code, str) else "error", message, response.status_code)
+    error = error_response(code if isinstance(code, str) else "error", message, response.status_code)
+    for header in ("WWW-Authenticate", "Retry-After", "Allow"):
+        if header in response:
+            error[header] = response[header]
+    return error
+
+
+class NestedSerializerNames(OpenApiSerializerExtension):
+    """Name a nested serializer's schema component after its owner: ProductListCreateApi.InputSerializer
+    becomes ProductListCreateInput, so the many InputSerializer / OutputSerializer classes of
+    the styleguide's views do not collide. Other serializers keep drf-spectacular's naming
+    (priority -1: every more specific extension wins)."""
+
+    target_class = serializers.Serializer
+    match_subclasses = True
+    priority = -1
+
+    def get_name(self, auto_schema: Any, direction: Any) -> str | None:
+        parts = type(self.target).__qualname__.split(".")
+        if len(parts) < 2 or "<locals>" in parts:
+            return None
+        return "".join(part.removesuffix("Serializer").removesuffix("Api") for part in parts)
+
+    def map_serializer(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+        return auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The shared error shape, for the OpenAPI schema."""
+
+    error = inline_serializer(
+        name="ErrorBody",
+        fields={
+            "code": serializers.CharField(),
+            "message": serializers.CharField(),
+            "fields": serializers.DictField(child=serializers.ListField(child=serializers.CharField())),
+        },
+    )
+
+
+def paginated_response(
+    *, request: Request, view: APIView, queryset: QuerySet[Any], serializer_class: type[serializers.Serializer]
+) -> Response:
+    """One page of `queryset` rendered with `serializer_class` (settings.PAGE_SIZE rows a page)."""
+    paginator = getattr(view, "pagination_class", PageNumberPagination)()
+    page = paginator.paginate_queryset(queryset, request, view=view)
+    return paginator.get_paginated_response(serializer_class(page, many=True, context={"request": request}).data)
+
+
+# -- authentication ------------------------------------------------------------------
+
+
+class _BadCredentials(DomainError):
+    status = 400
+
+    def __init__(self) -> None:
+        super().__init__("invalid_credentials", "Unable to log in with the given username and password.")
+
+
+class TokenObtainApi(APIView):
+    """Exchange a username and password for an API token (`Authorization: Token <token>`)."""
+
+    authentication_classes: list[type] = []
+    permission_classes = [AllowAny]
+
+    class InputSerializer(serializers.Serializer):
+        username = serializers.CharField(max_length=150)
+        password = serializers.CharField(max_length=128, trim_whitespace=False, style={"input_type": "password"})
+
+    class OutputSerializer(serializers.Serializer):
+        token = serializers.CharField()
+
+    @extend_schema(
+        operation_id="auth_token_obtain",
+        auth=[],
+        request=InputSerializer,
+        responses={200: OutputSerializer, 400: ErrorSerializer},
+    )
+    def post(self, request: Request) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = authenticate(request=request._request, **serializer.validated_data)
+        if user is None or not user.is_active:
+            raise _BadCredentials()
+        token, _ = Token.objects.get_or_create(user=user)
+        return Response(self.OutputSerializer({"token": token.key}).data)
+
+
+class NotFoundApi(APIView):
+    """Any path under /api/v1/ that names no endpoint: a 404 in the error shape, not an HTML page."""
+
+    authentication_classes: list[type] = []
+    permission_classes = [AllowAny]
+    schema = None  # not an endpoint of the API
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        # Runs before the method is looked up, so every method gets the 404, none a 405.
+        raise exceptions.NotFound("No API endpoint at this path.")
+
+
+# -- operations ----------------------------------------------------------------------
+
+
+class JobRunListApi(APIView):
+    """The close-of-day job runs, newest business date first, optionally of one date."""
+
+    permission_classes = [HasRole(ADMIN, RISK_OFFICER)]
+    pagination_class = PageNumberPagination
+
+    class FilterSerializer(serializers.Serializer):
+        business_date = serializers.DateField(required=False)
+
+    class OutputSerializer(serializers.ModelSerializer):
+        class Meta:
+            model = JobRun
+            fields = [
+                "id",
+                "step",
+                "business_date",
+                "status",
+                "chunks_done",
+                "chunks_total",
+                "rows",
+                "attempts",
+                "started_at",
+                "finished_at",
+                "duration_ms",
+                "error",
+            ]
+
+    @extend_schema(
+        operation_id="job_runs_list",
+        parameters=[FilterSerializer],
+        responses={200: OutputSerializer(many=True), 400: ErrorSerializer},
+    )
+    def get(self, request: Request) -> Response:
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        runs = JobRun.objects.order_by("-business_date", "id")
+        if "business_date" in filters.validated_data:
+            runs = runs.filter(business_date=filters.validated_data["business_date"])
+        return paginated_response(request=request, view=self, queryset=runs, serializer_class=self.OutputSerializer)
