@@ -1,0 +1,762 @@
+"""The lending API, v1 (DESIGN.md "HTTP API"): one APIView per endpoint.
+
+Each view validates its input, calls one service (writes) or selector (reads) and
+renders; the rules live in lending/services.py. Serializers check only the shape of
+the input (types, storage sizes, enumerations); amounts are Decimal with 2 places and
+the services refuse what the book does not allow (422).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from riskdesk.core import masking
+from riskdesk.core.api import ErrorSerializer, paginated_response
+from riskdesk.core.audit import audit_record
+from riskdesk.core.dates import business_today
+from riskdesk.core.errors import Conflict, DomainError
+from riskdesk.core.money import annual_rate
+from riskdesk.core.permissions import HasRole, IsStaff
+from riskdesk.core.roles import ADMIN, ALL_ROLES, SUPERVISOR, may_see_pii
+from riskdesk.lending import selectors, services
+from riskdesk.lending.models import (
+    AutodebitFailure,
+    Borrower,
+    CreditLine,
+    CreditLineEvent,
+    GracePolicy,
+    IncidentWindow,
+    Installment,
+    Loan,
+    Method,
+    Payment,
+    PenaltyBase,
+    Product,
+)
+
+IS_ADMIN = HasRole(ADMIN)
+MAX_RATE = Decimal("0.01")
+
+
+def money(**kwargs: Any) -> serializers.DecimalField:
+    """An amount in yuan: a decimal string with at most 2 places (DESIGN.md "Money")."""
+    return serializers.DecimalField(max_digits=14, decimal_places=2, **kwargs)
+
+
+def errors(*codes: int) -> dict[int, type[ErrorSerializer]]:
+    return dict.fromkeys(codes, ErrorSerializer)
+
+
+# -- products --------------------------------------------------------------------------
+
+
+class ProductOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Product
+        fields = [
+            "id",
+            "code",
+            "name",
+            "daily_rate",
+            "penalty_multiplier",
+            "penalty_base",
+            "methods",
+            "terms",
+            "min_amount",
+            "max_amount",
+        ]
+
+
+@transaction.atomic
+def product_create(*, actor: Any, **fields: Any) -> Product:
+    """Add a product. (Belongs in lending/services.py, which has no product service yet.)"""
+    exists = Conflict("product_exists", "A product with this code already exists.", field="code")
+    if Product.objects.filter(code=fields["code"]).exists():
+        raise exists
+    try:
+        with transaction.atomic():
+            product = Product.objects.create(**fields)
+    except IntegrityError:
+        raise exists from None  # a concurrent request took the code first
+    audit_record(actor=actor, action="product.create", entity=product, after=fields)
+    return product
+
+
+class ProductListCreateApi(APIView):
+    """List the products (every staff role) or add one (admin)."""
+
+    permission_classes = [HasRole(ADMIN, read=ALL_ROLES)]
+    pagination_class = PageNumberPagination
+
+    class InputSerializer(serializers.Serializer):
+        code = serializers.SlugField(max_length=32)
+        name = serializers.CharField(max_length=100)
+        daily_rate = serializers.DecimalField(
+            max_digits=9, decimal_places=6, min_value=Decimal("0"), max_value=MAX_RATE
+        )
+        penalty_multiplier = serializers.DecimalField(
+            max_digits=5, decimal_places=3, min_value=Decimal("0"), default=Decimal("1.500")
+        )
+        penalty_base = serializers.ChoiceField(choices=PenaltyBase.choices, default=PenaltyBase.PRINCIPAL)
+        methods = serializers.ListField(child=serializers.ChoiceField(choices=Method.choices), allow_empty=False)
+        terms = serializers.ListField(
+            child=serializers.IntegerField(min_value=1, max_value=32767), allow_empty=False, max_length=100
+        )
+        min_amount = money(min_value=Decimal("0.01"))
+        max_amount = money(min_value=Decimal("0.01"))
+
+        def validate_methods(self, methods: list[str]) -> list[str]:
+            return list(dict.fromkeys(methods))
+
+        def validate_terms(self, terms: list[int]) -> list[int]:
+            return sorted(set(terms))
+
+        def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+            if attrs["min_amount"] > attrs["max_amount"]:
+                raise serializers.ValidationError({"max_amount": ["max_amount must not be below min_amount."]})
+            return attrs
+
+    @extend_schema(operation_id="products_list", responses={200: ProductOutputSerializer(many=True)})
+    def get(self, request: Request) -> Response:
+        return paginated_response(
+            request=request, view=self, queryset=Product.objects.all(), serializer_class=ProductOutputSerializer
+        )
+
+    @extend_schema(
+        operation_id="products_create",
+        request=InputSerializer,
+        responses={201: ProductOutputSerializer, **errors(400, 409)},
+    )
+    def post(self, request: Request) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        product = product_create(actor=request.user, **serializer.validated_data)
+        return Response(ProductOutputSerializer(product).data, status=status.HTTP_201_CREATED)
+
+
+# -- borrowers ---------------------------------------------------------------------------
+
+
+class BorrowerOutputSerializer(serializers.ModelSerializer):
+    """A borrower; identity masked unless context["show_pii"] (riskdesk.core.roles.may_see_pii)."""
+
+    class ContactPointSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        kind = serializers.CharField()
+        value = serializers.CharField()
+        label = serializers.CharField()
+        verification = serializers.CharField()
+        status = serializers.CharField()
+        last_success_at = serializers.DateTimeField(allow_null=True)
+
+    class EmergencyContactSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        name = serializers.CharField()
+        phone = serializers.CharField()
+        relationship = serializers.CharField()
+        consent = serializers.BooleanField()
+        objected_at = serializers.DateTimeField(allow_null=True)
+
+    contact_points = ContactPointSerializer(many=True)
+    emergency_contacts = EmergencyContactSerializer(many=True)
+    pii_masked = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Borrower
+        fields = [
+            "id",
+            "name",
+            "national_id",
+            "email",
+            "timezone",
+            "language",
+            "created_at",
+            "pii_masked",
+            "contact_points",
+            "emergency_contacts",
+        ]
+
+    def get_pii_masked(self, borrower: Borrower) -> bool:
+        return not self.context.get("show_pii", False)
+
+    def to_representation(self, borrower: Borrower) -> dict[str, Any]:
+        data = super().to_representation(borrower)
+        if self.context.get("show_pii", False):
+            return data
+        data["name"] = masking.mask_name(data["name"])
+        data["national_id"] = masking.mask_national_id(data["national_id"])
+        data["email"] = masking.mask_email(data["email"]) if data["email"] else ""
+        for point in data["contact_points"]:
+            if point["kind"] == "phone":
+                point["value"] = masking.mask_phone(point["value"])
+            elif point["kind"] == "email":
+                point["value"] = masking.mask_email(point["value"])
+        for contact in data["emergency_contacts"]:
+            contact["name"] = masking.mask_name(contact["name"])
+            contact["phone"] = masking.mask_phone(contact["phone"])
+        return data
+
+
+def render_borrower(request: Request, borrower: Borrower) -> dict[str, Any]:
+    borrower = Borrower.objects.prefetch_related("contact_points", "emergency_contacts").get(pk=borrower.pk)
+    return BorrowerOutputSerializer(borrower, context={"show_pii": may_see_pii(request.user)}).data
+
+
+class BorrowerCreateApi(APIView):
+    """Register a borrower with the phones and emergency contacts they gave (admin)."""
+
+    permission_classes = [IS_ADMIN]
+
+    class InputSerializer(serializers.Serializer):
+        class PhoneSerializer(serializers.Serializer):
+            number = serializers.RegexField(r"^\+?[0-9]{5,20}$", help_text="digits, optionally a leading +")
+            label = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
+
+        class EmergencyContactSerializer(serializers.Serializer):
+            name = serializers.CharField(max_length=100)
+            phone = serializers.RegexField(r"^\+?[0-9]{5,20}$")
+            relationship = serializers.CharField(max_length=32)
+            consent = serializers.BooleanField()
+
+        name = serializers.CharField(max_length=100)
+        national_id = serializers.CharField(max_length=32)
+        phones = PhoneSerializer(many=True, max_length=10, default=list)
+        email = serializers.EmailField(required=False, allow_blank=True, default="")
+        timezone = serializers.CharField(max_length=64, default="Asia/Shanghai")
+        language = serializers.ChoiceField(choices=Borrower._meta.get_field("language").choices, default="zh-hans")
+        emergency_contacts = EmergencyContactSerializer(many=True, max_length=10, default=list)
+
+        def validate_phones(self, phones: list[dict[str, str]]) -> list[dict[str, str]]:
+            numbers = [p["number"] for p in phones]
+            if len(set(numbers)) != len(numbers):
+                raise serializers.ValidationError("A phone number is listed twice.")
+            return phones
+
+    @extend_schema(
+        operation_id="borrowers_create",
+        request=InputSerializer,
+        responses={201: BorrowerOutputSerializer, **errors(400, 409, 422)},
+    )
+    def post(self, request: Request) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        borrower = services.borrower_register(actor=request.user, **serializer.validated_data)
+        return Response(render_borrower(request, borrower), status=status.HTTP_201_CREATED)
+
+
+class BorrowerDetailApi(APIView):
+    """A borrower with contact points and emergency contacts; PII masked unless the role may see it."""
+
+    permission_classes = [IsStaff]
+
+    @extend_schema(operation_id="borrowers_retrieve", responses={200: BorrowerOutputSerializer, **errors(404)})
+    def get(self, request: Request, borrower_id: int) -> Response:
+        borrower = get_object_or_404(Borrower, pk=borrower_id)
+        return Response(render_borrower(request, borrower))
+
+
+# -- credit lines ---------------------------------------------------------------------------
+
+
+class CreditLineOutputSerializer(serializers.ModelSerializer):
+    """A credit line; `available` and `frozen_message` are set by render_credit_line."""
+
+    class EventSerializer(serializers.ModelSerializer):
+        class Meta:
+            model = CreditLineEvent
+            fields = ["on", "kind", "reason", "unfreeze_on"]
+
+    available = money(read_only=True)
+    frozen_message = serializers.CharField(read_only=True, allow_null=True)
+    freeze_reasons = EventSerializer(source="events", many=True, read_only=True)
+
+    class Meta:
+        model = CreditLine
+        fields = [
+            "id",
+            "borrower",
+            "status",
+            "limit",
+            "available",
+            "freeze_reason",
+            "frozen_on",
+            "unfreeze_on",
+            "frozen_message",
+            "freeze_reasons",
+            "created_at",
+        ]
+
+
+def render_credit_line(line: CreditLine) -> dict[str, Any]:
+    line.available = selectors.credit_line_available(line)
+    line.frozen_message = services.frozen_message(line) if line.status == CreditLine.Status.FROZEN else None
+    return CreditLineOutputSerializer(line).data
+
+
+class CreditLineCreateApi(APIView):
+    """Open a credit line for a borrower (admin)."""
+
+    permission_classes = [IS_ADMIN]
+
+    class InputSerializer(serializers.Serializer):
+        borrower = serializers.PrimaryKeyRelatedField(queryset=Borrower.objects.all())
+        limit = money()
+
+    @extend_schema(
+        operation_id="credit_lines_create",
+        request=InputSerializer,
+        responses={201: CreditLineOutputSerializer, **errors(400, 422)},
+    )
+    def post(self, request: Request) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        line = services.credit_line_open(actor=request.user, **serializer.validated_data)
+        return Response(render_credit_line(line), status=status.HTTP_201_CREATED)
+
+
+class CreditLineDetailApi(APIView):
+    """A credit line: what is available, and why and until when it is frozen."""
+
+    permission_classes = [IsStaff]
+
+    @extend_schema(operation_id="credit_lines_retrieve", responses={200: CreditLineOutputSerializer, **errors(404)})
+    def get(self, request: Request, credit_line_id: int) -> Response:
+        return Response(render_credit_line(get_object_or_404(CreditLine, pk=credit_line_id)))
+
+
+# -- loans -----------------------------------------------------------------------------------
+
+
+class InstallmentOutputSerializer(serializers.ModelSerializer):
+    """One installment; its status as of context["on"] (the closed state date, else today)."""
+
+    status = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Installment
+        fields = [
+            "seq",
+            "period_start",
+            "due_date",
+            "principal_due",
+            "interest_due",
+            "penalty_accrued",
+            "principal_paid",
+            "interest_paid",
+            "penalty_paid",
+            "grace_end",
+            "status",
+        ]
+
+    def get_status(self, inst: Installment) -> str:
+        return selectors.installment_status(inst, on=self.context["on"])
+
+
+class AnnualRateField(serializers.DecimalField):
+    """The nominal annual rate, daily x 365: for display only, never computed back."""
+
+    def to_representation(self, value: Decimal) -> str:
+        return super().to_representation(annual_rate(value))
+
+
+class LoanListOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Loan
+        fields = [
+            "id",
+            "borrower",
+            "credit_line",
+            "product",
+            "principal",
+            "term",
+            "method",
+            "disbursed_on",
+            "status",
+            "dpd",
+            "bucket",
+            "in_grace",
+            "outstanding_principal",
+            "overdue_amount",
+            "risk_band",
+        ]
+
+
+class LoanOutputSerializer(serializers.ModelSerializer):
+    """A loan with its delinquency (as of the last closed day), amounts and schedule."""
+
+    annual_rate = AnnualRateField(source="daily_rate", max_digits=12, decimal_places=6, read_only=True)
+    dpd_explanation = serializers.SerializerMethodField()
+    schedule = InstallmentOutputSerializer(source="installments", many=True, read_only=True)
+
+    class Meta:
+        model = Loan
+        fields = [
+            "id",
+            "borrower",
+            "credit_line",
+            "product",
+            "principal",
+            "term",
+            "method",
+            "disbursed_on",
+            "status",
+            "paid_off_on",
+            "dpd",
+            "bucket",
+            "in_grace",
+            "grace_end",
+            "outstanding_principal",
+            "overdue_amount",
+            "penalty_accrued",
+            "risk_band",
+            "daily_rate",
+            "annual_rate",
+            "penalty_multiplier",
+            "penalty_base",
+            "dpd_explanation",
+            "schedule",
+        ]
+
+    def get_dpd_explanation(self, loan: Loan) -> str:
+        return selectors.explain_delinquency(loan).headline
+
+
+def render_loan(loan: Loan) -> dict[str, Any]:
+    loan = Loan.objects.prefetch_related("installments").get(pk=loan.pk)
+    return LoanOutputSerializer(loan, context={"on": selectors.state_date() or business_today()}).data
+
+
+class LoanListCreateApi(APIView):
+    """List loans (every staff role; filter by status, bucket, borrower) or draw one (admin)."""
+
+    permission_classes = [HasRole(ADMIN, read=ALL_ROLES)]
+    pagination_class = PageNumberPagination
+
+    class FilterSerializer(serializers.Serializer):
+        status = serializers.ChoiceField(choices=Loan.Status.choices, required=False)
+        bucket = serializers.CharField(max_length=8, required=False)
+        borrower = serializers.IntegerField(min_value=1, required=False)
+
+    class InputSerializer(serializers.Serializer):
+        credit_line = serializers.PrimaryKeyRelatedField(queryset=CreditLine.objects.all())
+        product = serializers.PrimaryKeyRelatedField(queryset=Product.objects.all())
+        principal = money()
+        term = serializers.IntegerField(min_value=1, max_value=32767, help_text="months, or days for bullet")
+        method = serializers.ChoiceField(choices=Method.choices)
+        disbursed_on = serializers.DateField()
+
+    @extend_schema(
+        operation_id="loans_list",
+        parameters=[FilterSerializer],
+        responses={200: LoanListOutputSerializer(many=True), **errors(400)},
+    )
+    def get(self, request: Request) -> Response:
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        lookups = {("borrower_id" if k == "borrower" else k): v for k, v in filters.validated_data.items()}
+        loans = Loan.objects.filter(**lookups).order_by("-id")
+        return paginated_response(request=request, view=self, queryset=loans, serializer_class=LoanListOutputSerializer)
+
+    @extend_schema(
+        operation_id="loans_create",
+        request=InputSerializer,
+        responses={201: LoanOutputSerializer, **errors(400, 422)},
+    )
+    def post(self, request: Request) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        loan = services.loan_originate(actor=request.user, **serializer.validated_data)
+        return Response(render_loan(loan), status=status.HTTP_201_CREATED)
+
+
+class LoanDetailApi(APIView):
+    """A loan: status, days past due and why, bucket, grace, amounts and schedule."""
+
+    permission_classes = [IsStaff]
+
+    @extend_schema(operation_id="loans_retrieve", responses={200: LoanOutputSerializer, **errors(404)})
+    def get(self, request: Request, loan_id: int) -> Response:
+        return Response(render_loan(get_object_or_404(Loan, pk=loan_id)))
+
+
+class PayoffQuoteApi(APIView):
+    """What settles the loan on `on` (default: business today): the amount a payoff must carry."""
+
+    permission_classes = [IsStaff]
+
+    class FilterSerializer(serializers.Serializer):
+        on = serializers.DateField(required=False, help_text="default: business today")
+
+    class OutputSerializer(serializers.Serializer):
+        on = serializers.DateField()
+        total = money()
+        principal = money()
+        interest = money()
+        penalty = money()
+        overdue = money()
+
+    @extend_schema(
+        operation_id="loans_payoff_quote",
+        parameters=[FilterSerializer],
+        responses={200: OutputSerializer, **errors(400, 404, 422)},
+    )
+    def get(self, request: Request, loan_id: int) -> Response:
+        loan = get_object_or_404(Loan, pk=loan_id)
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        on: date = filters.validated_data.get("on") or business_today()
+        if on < loan.disbursed_on:
+            # The selector quotes any date; before disbursement there is nothing to settle.
+            raise DomainError("date_before_disbursement", f"The loan was disbursed on {loan.disbursed_on}.", field="on")
+        return Response(self.OutputSerializer(selectors.payoff_quote(loan, on)).data)
+
+
+# -- payments -----------------------------------------------------------------------------------
+
+
+class PaymentOutputSerializer(serializers.ModelSerializer):
+    class AllocationSerializer(serializers.Serializer):
+        seq = serializers.IntegerField()
+        penalty = money()
+        interest = money()
+        principal = money()
+
+    allocation = AllocationSerializer(source="allocations", many=True, read_only=True)
+
+    class Meta:
+        model = Payment
+        fields = [
+            "id",
+            "loan",
+            "amount",
+            "value_date",
+            "kind",
+            "channel",
+            "reference",
+            "status",
+            "unapplied",
+            "reversed_at",
+            "reversal_reason",
+            "created_at",
+            "allocation",
+        ]
+
+
+def render_payment(payment: Payment) -> dict[str, Any]:
+    return PaymentOutputSerializer(Payment.objects.prefetch_related("allocations").get(pk=payment.pk)).data
+
+
+IDEMPOTENCY_KEY = OpenApiParameter(
+    name="Idempotency-Key",
+    type=str,
+    location=OpenApiParameter.HEADER,
+    required=True,
+    description="Unique per payment; the same key with the same body returns the original payment (200), "
+    "with another body 409.",
+)
+
+
+class LoanPaymentListCreateApi(APIView):
+    """Post a payment to a loan (admin, collections supervisor) or list its payments (staff)."""
+
+    permission_classes = [HasRole(ADMIN, SUPERVISOR, read=ALL_ROLES)]
+    pagination_class = PageNumberPagination
+
+    class InputSerializer(serializers.Serializer):
+        amount = money()
+        value_date = serializers.DateField(help_text="the day the money arrived: today or earlier")
+        kind = serializers.ChoiceField(choices=Payment.Kind.choices)
+        channel = serializers.ChoiceField(choices=Payment.Channel.choices)
+        reference = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+
+    @extend_schema(
+        operation_id="loans_payments_list", responses={200: PaymentOutputSerializer(many=True), **errors(404)}
+    )
+    def get(self, request: Request, loan_id: int) -> Response:
+        loan = get_object_or_404(Loan, pk=loan_id)
+        payments = loan.payments.prefetch_related("allocations").order_by("value_date", "id")
+        return paginated_response(
+            request=request, view=self, queryset=payments, serializer_class=PaymentOutputSerializer
+        )
+
+    @extend_schema(
+        operation_id="loans_payments_create",
+        parameters=[IDEMPOTENCY_KEY],
+        request=InputSerializer,
+        responses={201: PaymentOutputSerializer, 200: PaymentOutputSerializer, **errors(400, 404, 409, 422)},
+    )
+    def post(self, request: Request, loan_id: int) -> Response:
+        loan = get_object_or_404(Loan, pk=loan_id)
+        key = idempotency_key(request)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        payment, created = services.payment_post(
+            loan=loan, idempotency_key=key, actor=request.user, **serializer.validated_data
+        )
+        return Response(render_payment(payment), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+def idempotency_key(request: Request) -> str:
+    """The request's Idempotency-Key header: required, 1 to 128 visible ASCII characters."""
+    key = request.headers.get("Idempotency-Key", "").strip()
+    if not key:
+        raise serializers.ValidationError({"Idempotency-Key": ["This header is required."]})
+    if len(key) > 128 or not key.isascii() or not key.isprintable():
+        raise serializers.ValidationError({"Idempotency-Key": ["Use at most 128 printable ASCII characters."]})
+    return key
+
+
+class PaymentReverseApi(APIView):
+    """Reverse a payment (a bounced autodebit); the loan is replayed from its value date (admin)."""
+
+    permission_classes = [IS_ADMIN]
+
+    class InputSerializer(serializers.Serializer):
+        reason = serializers.CharField(max_length=200)
+
+    @extend_schema(
+        operation_id="payments_reverse",
+        request=InputSerializer,
+        responses={200: PaymentOutputSerializer, **errors(400, 404, 409, 422)},
+    )
+    def post(self, request: Request, payment_id: int) -> Response:
+        payment = get_object_or_404(Payment, pk=payment_id)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        payment = services.payment_reverse(payment=payment, actor=request.user, **serializer.validated_data)
+        return Response(render_payment(payment))
+
+
+class AutodebitFailureCreateApi(APIView):
+    """Record a failed autodebit attempt with its cause (admin)."""
+
+    permission_classes = [IS_ADMIN]
+
+    class InputSerializer(serializers.Serializer):
+        attempted_on = serializers.DateField()
+        amount = money()
+        cause = serializers.ChoiceField(choices=AutodebitFailure.Cause.choices)
+
+    class OutputSerializer(serializers.ModelSerializer):
+        class Meta:
+            model = AutodebitFailure
+            fields = ["id", "loan", "attempted_on", "amount", "cause", "created_at"]
+
+    @extend_schema(
+        operation_id="loans_autodebit_failures_create",
+        request=InputSerializer,
+        responses={201: OutputSerializer, **errors(400, 404, 422)},
+    )
+    def post(self, request: Request, loan_id: int) -> Response:
+        loan = get_object_or_404(Loan, pk=loan_id)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        failure = services.autodebit_failure_record(loan=loan, actor=request.user, **serializer.validated_data)
+        return Response(self.OutputSerializer(failure).data, status=status.HTTP_201_CREATED)
+
+
+# -- grace policies and incident windows ----------------------------------------------------------
+
+
+class GracePolicyListCreateApi(APIView):
+    """The grace-policy versions, or a new version in force from `effective_from` (admin)."""
+
+    permission_classes = [IS_ADMIN]
+    pagination_class = PageNumberPagination
+
+    class InputSerializer(serializers.Serializer):
+        product = serializers.PrimaryKeyRelatedField(
+            queryset=Product.objects.all(), allow_null=True, default=None, help_text="null: every product"
+        )
+        effective_from = serializers.DateField()
+        grace_days = serializers.IntegerField(min_value=0, max_value=30, default=3)
+        penalty_start = serializers.ChoiceField(
+            choices=GracePolicy.PenaltyStart.choices, default=GracePolicy.PenaltyStart.DUE_DATE
+        )
+        arrears_tolerance = money(min_value=Decimal("0"), default=Decimal("1.00"))
+        bureau_report_after_days = serializers.IntegerField(min_value=0, max_value=32767, default=30)
+        cooling_off_days = serializers.IntegerField(min_value=0, max_value=32767, default=30)
+        case_open_after_days = serializers.IntegerField(min_value=0, max_value=32767, default=0)
+        note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+    class OutputSerializer(serializers.ModelSerializer):
+        class Meta:
+            model = GracePolicy
+            fields = [
+                "id",
+                "product",
+                "effective_from",
+                "grace_days",
+                "penalty_start",
+                "arrears_tolerance",
+                "bureau_report_after_days",
+                "cooling_off_days",
+                "case_open_after_days",
+                "note",
+                "created_by",
+                "created_at",
+            ]
+
+    @extend_schema(operation_id="grace_policies_list", responses={200: OutputSerializer(many=True)})
+    def get(self, request: Request) -> Response:
+        policies = GracePolicy.objects.order_by("product_id", "effective_from", "id")
+        return paginated_response(request=request, view=self, queryset=policies, serializer_class=self.OutputSerializer)
+
+    @extend_schema(
+        operation_id="grace_policies_create",
+        request=InputSerializer,
+        responses={201: OutputSerializer, **errors(400, 409, 422)},
+    )
+    def post(self, request: Request) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        policy = services.grace_policy_create(actor=request.user, **serializer.validated_data)
+        return Response(self.OutputSerializer(policy).data, status=status.HTTP_201_CREATED)
+
+
+class IncidentWindowListCreateApi(APIView):
+    """The incident windows, or a new one: installments due inside get extra grace (admin)."""
+
+    permission_classes = [IS_ADMIN]
+    pagination_class = PageNumberPagination
+
+    class InputSerializer(serializers.Serializer):
+        product = serializers.PrimaryKeyRelatedField(
+            queryset=Product.objects.all(), allow_null=True, default=None, help_text="null: every product"
+        )
+        start = serializers.DateField()
+        end = serializers.DateField()
+        extra_grace_days = serializers.IntegerField(min_value=0, max_value=32767)
+        reason = serializers.CharField(max_length=200)
+
+    class OutputSerializer(serializers.ModelSerializer):
+        class Meta:
+            model = IncidentWindow
+            fields = ["id", "product", "start", "end", "extra_grace_days", "reason", "created_by", "created_at"]
+
+    @extend_schema(operation_id="incident_windows_list", responses={200: OutputSerializer(many=True)})
+    def get(self, request: Request) -> Response:
+        windows = IncidentWindow.objects.order_by("-start", "-id")
+        return paginated_response(request=request, view=self, queryset=windows, serializer_class=self.OutputSerializer)
+
+    @extend_schema(
+        operation_id="incident_windows_create",
+        request=InputSerializer,
+        responses={201: OutputSerializer, **errors(400, 409, 422)},
+    )
+    def post(self, request: Request) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        window = services.incident_window_create(actor=request.user, **serializer.validated_data)
+        return Response(self.OutputSerializer(window).data, status=status.HTTP_201_CREATED)
