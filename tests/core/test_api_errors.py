@@ -1,0 +1,71 @@
+"""The API's error shape: every refusal is {"error": {"code", "message", "fields"}}, never a 500."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import User
+from rest_framework.test import APIClient
+
+from riskdesk.core.models import AuditLog
+from riskdesk.lending.models import Borrower, Product
+
+API = "/api/v1"
+
+
+@pytest.fixture
+def admin_api(users: dict[str, User]) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(users["admin"])
+    return client
+
+
+def error_of(response) -> dict:  # type: ignore[no-untyped-def]
+    body = response.json()
+    assert set(body) == {"error"}
+    assert {"code", "message", "fields"} <= set(body["error"])
+    return body["error"]
+
+
+def test_malformed_json_is_a_400_and_writes_nothing(admin_api: APIClient) -> None:
+    before = (Product.objects.count(), AuditLog.objects.count())
+
+    response = admin_api.post(f"{API}/products/", '{"code": "x", ', content_type="application/json")
+
+    assert response.status_code == 400
+    error = error_of(response)
+    assert error["code"] == "malformed_json"
+    assert error["message"].startswith("JSON parse error")
+    assert (Product.objects.count(), AuditLog.objects.count()) == before
+
+
+def test_a_json_body_that_is_not_an_object_is_a_400(admin_api: APIClient) -> None:
+    response = admin_api.post(f"{API}/borrowers/", "[1, 2]", content_type="application/json")
+    assert response.status_code == 400
+    assert error_of(response)["fields"] == {"non_field_errors": ["Invalid data. Expected a dictionary, but got list."]}
+    assert Borrower.objects.count() == 0
+
+
+def test_an_unsupported_media_type_is_a_415(admin_api: APIClient) -> None:
+    response = admin_api.post(f"{API}/products/", "code=x", content_type="text/plain")
+    assert response.status_code == 415
+    assert error_of(response)["code"] == "unsupported_media_type"
+
+
+def test_a_wrong_method_is_a_405_with_allow(admin_api: APIClient) -> None:
+    response = admin_api.delete(f"{API}/products/")
+    assert response.status_code == 405
+    assert error_of(response)["code"] == "method_not_allowed"
+    assert "POST" in response["Allow"]
+
+
+def test_an_unauthenticated_request_is_a_401_with_the_scheme(db: None) -> None:
+    response = APIClient().get(f"{API}/products/")
+    assert response.status_code == 401
+    assert error_of(response)["code"] == "not_authenticated"
+    assert response["WWW-Authenticate"] == "Token"
+
+
+def test_an_unknown_api_path_is_a_404_in_the_error_shape(db: None) -> None:
+    response = APIClient().get(f"{API}/no-such-thing/")
+    assert response.status_code == 404
+    assert error_of(response)["code"] == "not_found"
