@@ -51,6 +51,19 @@ def _execute(sql: str, params: list[Any] | None = None) -> int:
         return cursor.rowcount
 
 
+def _prefer_index_lookups() -> None:
+    """Plan this chunk's joins as index lookups per candidate loan (Postgres).
+
+    The candidates are a few percent of the book; left alone, the planner over-guesses
+    installments per loan and merges against the whole installment index of the chunk
+    (2M entries for 8k loans at a million loans). SET LOCAL ends with the transaction.
+    """
+    if is_postgres():
+        _execute("SET LOCAL enable_mergejoin = off")
+        _execute("SET LOCAL enable_hashjoin = off")
+        _execute("SET LOCAL jit = off")
+
+
 def _analyze(temp_table: str) -> None:
     """Give the planner the size of a fresh temp table: few rows, so it walks the indexes."""
     if is_postgres():
@@ -64,6 +77,7 @@ def loan_chunks(_: date) -> list[tuple[int, int]]:
 
 def day_state_chunk(day: date, lo: int, hi: int) -> RowCounts:
     """Step 1 for loans lo..hi on `day`."""
+    _prefer_index_lookups()
     replayed = _replay_catch_up(day, lo, hi)
     _execute("DROP TABLE IF EXISTS closeday_candidate")
     _execute(
