@@ -18,6 +18,12 @@ TODAY = date(2026, 11, 23)
 
 
 @pytest.fixture(autouse=True)
+def fast_password_hashing(settings: pytest.FixtureRequest) -> None:
+    """Tests log users in often; the production hasher costs seconds per test."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def business_date(settings: pytest.FixtureRequest) -> date:
     """Pin the business date; a test moves it with settings.BUSINESS_DATE_OVERRIDE."""
     settings.BUSINESS_DATE_OVERRIDE = TODAY.isoformat()
