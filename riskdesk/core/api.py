@@ -41,6 +41,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return error_response("invalid", "The request is not valid.", status.HTTP_400_BAD_REQUEST, fields)
     if isinstance(exc, RequestDataTooBig):
         return error_response("too_large", "The request body is too large.", status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+    if isinstance(exc, RecursionError):
+        # Only the JSON parser recurses on client data: "[[[[...]]]]" nested past the stack.
+        return error_response("malformed_json", "JSON parse error - nested too deeply.", status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, exceptions.ParseError):
         # The parser's text names the JSON decoder's complaint (line, column): keep it.
         return error_response("malformed_json", str(exc.detail), status.HTTP_400_BAD_REQUEST)
@@ -94,6 +97,15 @@ class ErrorSerializer(serializers.Serializer):
             "fields": serializers.DictField(child=serializers.ListField(child=serializers.CharField())),
         },
     )
+
+
+class RecordIdField(serializers.PrimaryKeyRelatedField):
+    """A record named by its integer id; 1.5, true or "1.5" are refused, not truncated to 1."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, bool) or not isinstance(data, int | str) or (isinstance(data, str) and not data.isdigit()):
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        return super().to_internal_value(data)
 
 
 def paginated_response(

@@ -22,7 +22,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from riskdesk.core import masking
-from riskdesk.core.api import ErrorSerializer, paginated_response
+from riskdesk.core.api import ErrorSerializer, RecordIdField, paginated_response
 from riskdesk.core.audit import audit_record
 from riskdesk.core.dates import business_today
 from riskdesk.core.errors import Conflict, DomainError
@@ -310,7 +310,7 @@ class CreditLineCreateApi(APIView):
     permission_classes = [IS_ADMIN]
 
     class InputSerializer(serializers.Serializer):
-        borrower = serializers.PrimaryKeyRelatedField(queryset=Borrower.objects.all())
+        borrower = RecordIdField(queryset=Borrower.objects.all())
         limit = money()
 
     @extend_schema(
@@ -449,8 +449,8 @@ class LoanListCreateApi(APIView):
         borrower = serializers.IntegerField(min_value=1, required=False)
 
     class InputSerializer(serializers.Serializer):
-        credit_line = serializers.PrimaryKeyRelatedField(queryset=CreditLine.objects.all())
-        product = serializers.PrimaryKeyRelatedField(queryset=Product.objects.all())
+        credit_line = RecordIdField(queryset=CreditLine.objects.all())
+        product = RecordIdField(queryset=Product.objects.all())
         principal = money()
         term = serializers.IntegerField(min_value=1, max_value=32767, help_text="months, or days for bullet")
         method = serializers.ChoiceField(choices=Method.choices)
@@ -676,7 +676,7 @@ class GracePolicyListCreateApi(APIView):
     pagination_class = PageNumberPagination
 
     class InputSerializer(serializers.Serializer):
-        product = serializers.PrimaryKeyRelatedField(
+        product = RecordIdField(
             queryset=Product.objects.all(), allow_null=True, default=None, help_text="null: every product"
         )
         effective_from = serializers.DateField()
@@ -732,7 +732,7 @@ class IncidentWindowListCreateApi(APIView):
     pagination_class = PageNumberPagination
 
     class InputSerializer(serializers.Serializer):
-        product = serializers.PrimaryKeyRelatedField(
+        product = RecordIdField(
             queryset=Product.objects.all(), allow_null=True, default=None, help_text="null: every product"
         )
         start = serializers.DateField()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.contrib.auth.models import User
 from rest_framework.test import APIClient
@@ -69,3 +71,24 @@ def test_an_unknown_api_path_is_a_404_in_the_error_shape(db: None) -> None:
     response = APIClient().get(f"{API}/no-such-thing/")
     assert response.status_code == 404
     assert error_of(response)["code"] == "not_found"
+
+
+def test_json_nested_past_the_stack_is_malformed_not_a_500(admin_api: APIClient) -> None:
+    response = admin_api.post(f"{API}/credit-lines/", "[" * 50_000 + "]" * 50_000, content_type="application/json")
+    assert response.status_code == 400
+    assert error_of(response)["code"] == "malformed_json"
+
+
+def test_a_body_over_the_upload_limit_is_a_413(admin_api: APIClient, borrower: Borrower) -> None:
+    body = json.dumps({"borrower": borrower.pk, "limit": "1.00", "pad": "x" * 1_100_000})
+    response = admin_api.post(f"{API}/credit-lines/", body, content_type="application/json")
+    assert response.status_code == 413
+    assert error_of(response)["code"] == "too_large"
+
+
+@pytest.mark.parametrize("borrower_id", ["1.5", "true", '"1.5"', '"one"', "[1]", "-1"])
+def test_a_record_id_must_be_an_integer(admin_api: APIClient, borrower: Borrower, borrower_id: str) -> None:
+    body = '{"borrower": ' + borrower_id + ', "limit": "1.00"}'
+    response = admin_api.post(f"{API}/credit-lines/", body, content_type="application/json")
+    assert response.status_code == 400
+    assert list(error_of(response)["fields"]) == ["borrower"]
