@@ -317,7 +317,7 @@ def loan_state() -> list[tuple[object, ...]]:
 payment_plans = st.lists(
     st.tuples(
         st.integers(0, 1),  # which loan
-        st.integers(0, 120),  # day offset from Feb 1
+        st.integers(0, 105),  # day offset from Feb 1
         st.decimals(min_value=D("10.00"), max_value=D("1500.00"), places=2),
         st.sampled_from(["regular", "regular", "prepayment"]),
     ),
@@ -326,7 +326,7 @@ payment_plans = st.lists(
 
 
 @settings(
-    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
 )
 @given(plan=payment_plans, grace_end_start=st.booleans())
 def test_nightly_and_replay_agree_on_random_histories(
@@ -341,7 +341,7 @@ def test_nightly_and_replay_agree_on_random_histories(
             make_loan(principal="6000.00", term=6, method="equal_installment", disbursed_on=date(2026, 1, 31)),
             make_loan(principal="3000.00", term=3, method="interest_first", disbursed_on=date(2026, 1, 31)),
         ]
-        end = date(2026, 6, 10)
+        end = date(2026, 5, 20)
         by_day: dict[date, list[tuple[int, Decimal, str]]] = {}
         for which, offset, amount, kind in plan:
             by_day.setdefault(date(2026, 2, 1) + timedelta(days=offset), []).append((which, amount, kind))
