@@ -98,7 +98,7 @@ DEMO_PRODUCTS = (
         Decimal("500.00"),
         Decimal("50000.00"),
         0.45,
-        (6, 3, 1),
+        (7, 2, 1),
     ),
     DemoProduct(
         "jiebei-plus",
@@ -109,7 +109,7 @@ DEMO_PRODUCTS = (
         Decimal("2000.00"),
         Decimal("100000.00"),
         0.1,
-        (3, 1),
+        (4, 1),
     ),
     DemoProduct(
         "quick",
