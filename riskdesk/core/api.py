@@ -17,6 +17,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -127,11 +128,19 @@ class _BadCredentials(DomainError):
         super().__init__("invalid_credentials", "Unable to log in with the given username and password.")
 
 
+class TokenObtainThrottle(AnonRateThrottle):
+    """Slow down password guessing: attempts per client address (the default cache)."""
+
+    scope = "token"
+    rate = "20/minute"
+
+
 class TokenObtainApi(APIView):
     """Exchange a username and password for an API token (`Authorization: Token <token>`)."""
 
     authentication_classes: list[type] = []
     permission_classes = [AllowAny]
+    throttle_classes = [TokenObtainThrottle]
 
     class InputSerializer(serializers.Serializer):
         username = serializers.CharField(max_length=150)

@@ -6,6 +6,7 @@ import json
 
 import pytest
 from django.contrib.auth.models import User
+from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from riskdesk.core.models import AuditLog
@@ -92,3 +93,17 @@ def test_a_record_id_must_be_an_integer(admin_api: APIClient, borrower: Borrower
     response = admin_api.post(f"{API}/credit-lines/", body, content_type="application/json")
     assert response.status_code == 400
     assert list(error_of(response)["fields"]) == ["borrower"]
+
+
+def test_password_guessing_is_throttled(db: None) -> None:
+    cache.clear()
+    client = APIClient(REMOTE_ADDR="203.0.113.9")
+    statuses = [
+        client.post(f"{API}/auth/token/", {"username": "admin", "password": f"guess-{n}"}, format="json").status_code
+        for n in range(21)
+    ]
+    assert statuses == [400] * 20 + [429]
+    response = client.post(f"{API}/auth/token/", {"username": "admin", "password": "x"}, format="json")
+    assert error_of(response)["code"] == "throttled"
+    assert int(response["Retry-After"]) > 0
+    cache.clear()
