@@ -322,18 +322,33 @@ def loan_replay(
 
 
 def _store_replay(loan: Loan, result: engine.ReplayResult, payments: list[Payment], first: date, through: date) -> None:
+    """Write what the replay changed: installments, allocations, unapplied money, history, the loan."""
+    changed = []
     rows = {i.seq: i for i in loan.installments.all()}
     for state in result.installments:
-        for name, value in _installment_fields(state).items():
-            setattr(rows[state.seq], name, value)
-    Installment.objects.bulk_update(list(rows.values()), REPLAYED_FIELDS)
-    Allocation.objects.filter(loan=loan).delete()
-    Allocation.objects.bulk_create(
-        Allocation(
-            payment_id=a.payment_id, loan=loan, seq=a.seq, penalty=a.penalty, interest=a.interest, principal=a.principal
+        row, fields = rows[state.seq], _installment_fields(state)
+        if any(getattr(row, name) != value for name, value in fields.items()):
+            for name, value in fields.items():
+                setattr(row, name, value)
+            changed.append(row)
+    Installment.objects.bulk_update(changed, REPLAYED_FIELDS)
+    stored = {
+        (a.payment_id, a.seq, a.penalty, a.interest, a.principal)
+        for a in Allocation.objects.filter(loan=loan).only("payment_id", "seq", "penalty", "interest", "principal")
+    }
+    if stored != {(a.payment_id, a.seq, a.penalty, a.interest, a.principal) for a in result.allocations}:
+        Allocation.objects.filter(loan=loan).delete()
+        Allocation.objects.bulk_create(
+            Allocation(
+                payment_id=a.payment_id,
+                loan=loan,
+                seq=a.seq,
+                penalty=a.penalty,
+                interest=a.interest,
+                principal=a.principal,
+            )
+            for a in result.allocations
         )
-        for a in result.allocations
-    )
     for payment in payments:
         unapplied = result.unapplied.get(payment.id, Decimal("0.00"))
         if payment.unapplied != unapplied:
