@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-
 from celery.result import EagerResult
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -11,9 +9,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from riskdesk import tasks
+from riskdesk import nightly, tasks
 from riskdesk.core.api import ErrorSerializer
-from riskdesk.core.dates import business_today
 from riskdesk.core.permissions import HasRole
 from riskdesk.core.roles import ADMIN
 
@@ -44,7 +41,8 @@ class CloseDayApi(APIView):
     def post(self, request: Request) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        as_of: date = serializer.validated_data.get("as_of") or business_today() - timedelta(days=1)
+        # Checked here too, so a real worker's refusal is a 422 now, not a failed task later.
+        as_of = nightly.closable(serializer.validated_data.get("as_of"))
         result = tasks.close_day.delay(as_of.isoformat())
         closed = result.get() if isinstance(result, EagerResult) else []
         return Response(

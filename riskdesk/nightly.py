@@ -35,8 +35,8 @@ def days_to_close(as_of: date) -> list[date]:
     return date_range(first, as_of) if first <= as_of else []
 
 
-def close_days(*, as_of: date | None = None, on_day: Callable[[date, list[JobRun]], None] | None = None) -> list[date]:
-    """Close every open business day up to `as_of` (default: yesterday), in order."""
+def closable(as_of: date | None) -> date:
+    """The day to close up to: `as_of` (default yesterday), refused unless it is over."""
     today = business_today()
     as_of = as_of or today - timedelta(days=1)
     if as_of >= today:
@@ -45,7 +45,12 @@ def close_days(*, as_of: date | None = None, on_day: Callable[[date, list[JobRun
             f"{as_of} is not over yet; the latest day that can close is {today - timedelta(days=1)}.",
             field="as_of",
         )
-    days = days_to_close(as_of)
+    return as_of
+
+
+def close_days(*, as_of: date | None = None, on_day: Callable[[date, list[JobRun]], None] | None = None) -> list[date]:
+    """Close every open business day up to `as_of` (default: yesterday), in order."""
+    days = days_to_close(closable(as_of))
     for day in days:
         runs = [step_run(step, day) for step in STEPS]
         ClosedDay.objects.get_or_create(business_date=day)

@@ -134,6 +134,16 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # One name per shared enum, so the schema has no naming collisions.
+    "ENUM_NAME_OVERRIDES": {
+        "LoanStatusEnum": "riskdesk.lending.models.Loan.Status",
+        "PaymentStatusEnum": "riskdesk.lending.models.Payment.Status",
+        "CreditLineStatusEnum": "riskdesk.lending.models.CreditLine.Status",
+        "JobRunStatusEnum": "riskdesk.core.models.JobRun.Status",
+        "PaymentKindEnum": "riskdesk.lending.models.Payment.Kind",
+        "CreditLineEventKindEnum": "riskdesk.lending.models.CreditLineEvent.Kind",
+        "MethodEnum": "riskdesk.lending.models.Method",
+    },
 }
 # Bodies larger than this are refused before any view runs (413 in the error shape).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1_000_000

@@ -48,6 +48,7 @@ VOCABULARY = {
     "unfreeze": _("unfreeze"),
     "limit_change": _("limit change"),
     "cooling_off_ended": _("cooling-off ended"),
+    "cured": _("overdue loans repaid"),
     # repayment methods
     "equal_installment": _("equal installment"),
     "equal_principal": _("equal principal"),

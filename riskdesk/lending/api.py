@@ -12,7 +12,6 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from django.db import IntegrityError, transaction
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -23,9 +22,7 @@ from rest_framework.views import APIView
 
 from riskdesk.core import masking
 from riskdesk.core.api import ErrorSerializer, RecordIdField, paginated_response
-from riskdesk.core.audit import audit_record
 from riskdesk.core.dates import business_today
-from riskdesk.core.errors import Conflict, DomainError
 from riskdesk.core.money import annual_rate
 from riskdesk.core.permissions import HasRole, IsStaff
 from riskdesk.core.roles import ADMIN, ALL_ROLES, SUPERVISOR, may_see_pii
@@ -78,21 +75,6 @@ class ProductOutputSerializer(serializers.ModelSerializer):
         ]
 
 
-@transaction.atomic
-def product_create(*, actor: Any, **fields: Any) -> Product:
-    """Add a product. (Belongs in lending/services.py, which has no product service yet.)"""
-    exists = Conflict("product_exists", "A product with this code already exists.", field="code")
-    if Product.objects.filter(code=fields["code"]).exists():
-        raise exists
-    try:
-        with transaction.atomic():
-            product = Product.objects.create(**fields)
-    except IntegrityError:
-        raise exists from None  # a concurrent request took the code first
-    audit_record(actor=actor, action="product.create", entity=product, after=fields)
-    return product
-
-
 class ProductListCreateApi(APIView):
     """List the products (every staff role) or add one (admin)."""
 
@@ -141,7 +123,7 @@ class ProductListCreateApi(APIView):
     def post(self, request: Request) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        product = product_create(actor=request.user, **serializer.validated_data)
+        product = services.product_create(actor=request.user, **serializer.validated_data)
         return Response(ProductOutputSerializer(product).data, status=status.HTTP_201_CREATED)
 
 
@@ -465,7 +447,7 @@ class LoanListCreateApi(APIView):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         lookups = {("borrower_id" if k == "borrower" else k): v for k, v in filters.validated_data.items()}
-        loans = Loan.objects.filter(**lookups).order_by("-id")
+        loans = selectors.loan_list(**lookups)
         return paginated_response(request=request, view=self, queryset=loans, serializer_class=LoanListOutputSerializer)
 
     @extend_schema(
@@ -516,9 +498,6 @@ class PayoffQuoteApi(APIView):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         on: date = filters.validated_data.get("on") or business_today()
-        if on < loan.disbursed_on:
-            # The selector quotes any date; before disbursement there is nothing to settle.
-            raise DomainError("date_before_disbursement", f"The loan was disbursed on {loan.disbursed_on}.", field="on")
         return Response(self.OutputSerializer(selectors.payoff_quote(loan, on)).data)
 
 

@@ -313,7 +313,7 @@ def credit_lines_finish(day: date) -> RowCounts:
             credit_line_id=i,
             on=day,
             kind="cooling_off",
-            reason=f"cured; cooling-off {cooling_days} days",
+            reason="cured",
             unfreeze_on=lift_on,
             at=now,
         )

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from riskdesk.core.dates import business_today
 from riskdesk.core.jobs import last_done
@@ -114,8 +114,36 @@ def installment_state(inst: Installment) -> engine.InstallmentState:
 
 
 def payoff_quote(loan: Loan, on: date) -> dict[str, Decimal | date]:
-    """What settles `loan` on `on` (every payment posted so far applied)."""
+    """What settles `loan` on `on` (every payment posted so far applied).
+
+    A quote is for the disbursement date or later, and not before the value date of a
+    payment already posted (that payment is in the balance the quote starts from).
+    """
+    from riskdesk.core.errors import DomainError
+
+    if on < loan.disbursed_on:
+        raise DomainError("date_before_disbursement", f"The loan was disbursed on {loan.disbursed_on}.", field="on")
+    if loan.last_value_date and on < loan.last_value_date:
+        raise DomainError(
+            "date_before_last_payment",
+            f"A quote starts from the payments posted so far; the latest is value-dated {loan.last_value_date}.",
+            field="on",
+        )
     return {"on": on, **loan_ledger(loan).payoff_quote(on)}
+
+
+def loan_list(
+    *, status: str | None = None, bucket: str | None = None, borrower_id: int | None = None
+) -> QuerySet[Loan]:
+    """Loans, newest first, filtered by status, bucket and borrower."""
+    loans = Loan.objects.order_by("-id")
+    if status:
+        loans = loans.filter(status=status)
+    if bucket:
+        loans = loans.filter(bucket=bucket)
+    if borrower_id:
+        loans = loans.filter(borrower_id=borrower_id)
+    return loans
 
 
 def posted_payments(loan: Loan) -> list[Payment]:

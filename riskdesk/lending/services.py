@@ -40,6 +40,9 @@ from riskdesk.lending.selectors import GraceBook, buckets, credit_line_available
 
 Actor = AbstractBaseUser | AnonymousUser | None
 MAX_AMOUNT = Decimal("100000000.00")
+# How far back a loan may be booked when no day is closed yet (a book being migrated
+# in); past that a typo like 0001-01-01 would make the first night close for ages.
+MAX_BACKDATE_DAYS = 3 * 366
 
 
 def _require_money(value: Decimal, field: str, *, positive: bool = True) -> Decimal:
@@ -62,10 +65,26 @@ def _not_in_closed_past(day: date, field: str, what: str) -> None:
         )
 
 
+# -- products ----------------------------------------------------------------------
+
+
+def product_create(*, actor: Actor = None, **fields: Any) -> Product:
+    """Add a product; its code is unique (409 when taken)."""
+    taken = Conflict("product_exists", "A product with this code already exists.", field="code")
+    if Product.objects.filter(code=fields["code"]).exists():
+        raise taken
+    try:
+        with transaction.atomic():
+            product = Product.objects.create(**fields)
+            audit_record(actor=actor, action="product.create", entity=product, after=fields)
+    except IntegrityError:
+        raise taken from None  # a concurrent request took the code first
+    return product
+
+
 # -- borrowers and credit lines --------------------------------------------------
 
 
-@transaction.atomic
 def borrower_register(
     *,
     name: str,
@@ -82,29 +101,39 @@ def borrower_register(
         zoneinfo.ZoneInfo(timezone)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         raise DomainError("invalid_timezone", f"Unknown time zone {timezone!r}.", field="timezone") from None
-    if Borrower.objects.filter(national_id=national_id).exists():
-        raise Conflict(
-            "borrower_exists", "A borrower with this national ID is already registered.", field="national_id"
+    numbers = [p["number"] for p in phones]
+    if len(set(numbers)) != len(numbers):
+        raise DomainError("duplicate_phone", "The same phone number is given twice.", field="phones")
+    if any(not c.get("consent") for c in emergency_contacts or []):
+        raise DomainError(
+            "consent_required",
+            "An emergency contact needs the borrower's recorded consent.",
+            field="emergency_contacts",
         )
-    borrower = Borrower.objects.create(
-        name=name, national_id=national_id, email=email, timezone=timezone, language=language
-    )
-    points = [
-        ContactPoint(borrower=borrower, kind="phone", value=p["number"], label=p.get("label", "")) for p in phones
-    ]
-    if email:
-        points.append(ContactPoint(borrower=borrower, kind="email", value=email, label="email"))
-    points.append(ContactPoint(borrower=borrower, kind="app", value=f"app:{borrower.pk}", label="app"))
-    ContactPoint.objects.bulk_create(points)
-    for contact in emergency_contacts or []:
-        if not contact.get("consent"):
-            raise DomainError(
-                "consent_required",
-                "An emergency contact needs the borrower's recorded consent.",
-                field="emergency_contacts",
+    taken = Conflict("borrower_exists", "A borrower with this national ID is already registered.", field="national_id")
+    if Borrower.objects.filter(national_id=national_id).exists():
+        raise taken
+    try:
+        with transaction.atomic():
+            borrower = Borrower.objects.create(
+                name=name, national_id=national_id, email=email, timezone=timezone, language=language
             )
-        EmergencyContact.objects.create(borrower=borrower, **contact)
-    audit_record(actor=actor, action="borrower.register", entity=borrower, after={"contact_points": len(points)})
+            points = [
+                ContactPoint(borrower=borrower, kind="phone", value=n, label=p.get("label", ""))
+                for n, p in zip(numbers, phones, strict=True)
+            ]
+            if email:
+                points.append(ContactPoint(borrower=borrower, kind="email", value=email, label="email"))
+            points.append(ContactPoint(borrower=borrower, kind="app", value=f"app:{borrower.pk}", label="app"))
+            ContactPoint.objects.bulk_create(points)
+            EmergencyContact.objects.bulk_create(
+                EmergencyContact(borrower=borrower, **c) for c in emergency_contacts or []
+            )
+            audit_record(
+                actor=actor, action="borrower.register", entity=borrower, after={"contact_points": len(points)}
+            )
+    except IntegrityError:
+        raise taken from None  # a concurrent registration of the same person
     return borrower
 
 
@@ -226,6 +255,10 @@ def loan_originate(
         )
     if disbursed_on > business_today():
         raise DomainError("future_date", "A loan cannot be disbursed in the future.", field="disbursed_on")
+    if disbursed_on < business_today() - timedelta(days=MAX_BACKDATE_DAYS):
+        raise DomainError(
+            "disbursement_too_old", f"A loan can be booked at most {MAX_BACKDATE_DAYS} days back.", field="disbursed_on"
+        )
     _not_in_closed_past(disbursed_on, "disbursed_on", "The disbursement date")
     available = credit_line_available(line)
     if principal > available:
@@ -501,6 +534,12 @@ def autodebit_failure_record(
     *, loan: Loan, attempted_on: date, amount: Decimal, cause: str, actor: Actor = None
 ) -> AutodebitFailure:
     _require_money(amount, "amount")
+    if attempted_on > business_today():
+        raise DomainError("future_date", "An autodebit attempt cannot be in the future.", field="attempted_on")
+    if attempted_on < loan.disbursed_on:
+        raise DomainError(
+            "before_disbursement", f"The loan was disbursed on {loan.disbursed_on}.", field="attempted_on"
+        )
     if cause not in AutodebitFailure.Cause.values:
         raise DomainError(
             "invalid_cause", f"cause must be one of {', '.join(AutodebitFailure.Cause.values)}.", field="cause"

@@ -208,7 +208,7 @@ def test_the_line_freezes_when_overdue_and_lifts_after_cooling_off(
     )
     assert events == [
         (date(2026, 3, 4), "freeze", "loan_overdue"),
-        (date(2026, 3, 5), "cooling_off", "cured; cooling-off 30 days"),
+        (date(2026, 3, 5), "cooling_off", "cured"),
         (date(2026, 4, 4), "unfreeze", "cooling_off_ended"),
     ]
 
