@@ -59,17 +59,7 @@ class GracePolicyForm(ServiceCreateForm):
 
     class Meta:
         model = GracePolicy
-        fields = (
-            "product",
-            "effective_from",
-            "grace_days",
-            "penalty_start",
-            "arrears_tolerance",
-            "bureau_report_after_days",
-            "cooling_off_days",
-            "case_open_after_days",
-            "note",
-        )
+        fields = ("product", "effective_from", *GracePolicy.RULES, "note")
 
     def create(self, cleaned: dict[str, Any]) -> GracePolicy:
         rules = {k: v for k, v in cleaned.items() if k not in ("product", "effective_from")}
@@ -81,17 +71,7 @@ class GracePolicyForm(ServiceCreateForm):
 @admin.register(GracePolicy)
 class GracePolicyAdmin(ServiceCreateAdmin):
     form = GracePolicyForm
-    list_display = (
-        "product",
-        "effective_from",
-        "grace_days",
-        "penalty_start",
-        "arrears_tolerance",
-        "bureau_report_after_days",
-        "cooling_off_days",
-        "case_open_after_days",
-        "created_by",
-    )
+    list_display = ("product", "effective_from", *GracePolicy.RULES, "created_by")
     list_filter = ("product",)
     list_select_related = ("product", "created_by")
 

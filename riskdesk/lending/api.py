@@ -672,20 +672,7 @@ class GracePolicyListCreateApi(APIView):
     class OutputSerializer(serializers.ModelSerializer):
         class Meta:
             model = GracePolicy
-            fields = [
-                "id",
-                "product",
-                "effective_from",
-                "grace_days",
-                "penalty_start",
-                "arrears_tolerance",
-                "bureau_report_after_days",
-                "cooling_off_days",
-                "case_open_after_days",
-                "note",
-                "created_by",
-                "created_at",
-            ]
+            fields = ["id", "product", "effective_from", *GracePolicy.RULES, "note", "created_by", "created_at"]
 
     @extend_schema(operation_id="grace_policies_list", responses={200: OutputSerializer(many=True)})
     def get(self, request: Request) -> Response:

@@ -362,6 +362,16 @@ class GracePolicy(models.Model):
         DUE_DATE = "due_date", "from the due date"
         GRACE_END = "grace_end", "from the grace end"
 
+    # The rules a version carries (besides its product and effective date).
+    RULES = (
+        "grace_days",
+        "penalty_start",
+        "arrears_tolerance",
+        "bureau_report_after_days",
+        "cooling_off_days",
+        "case_open_after_days",
+    )
+
     product = models.ForeignKey(
         Product, null=True, blank=True, on_delete=models.PROTECT, help_text="empty: every product"
     )

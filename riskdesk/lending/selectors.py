@@ -202,14 +202,14 @@ def explain_delinquency(loan: Loan) -> DelinquencyExplanation:
 
 
 def book_digest() -> str:
-    """A SHA-256 over every balance, DPD, bucket, bucket change and line status of the book.
+    """A SHA-256 over every balance, allocation, DPD, bucket, bucket change and line status of the book.
 
     Two books with the same digest agree to the cent and the day; tests use it to show
     that rerunning a closed day, or replaying a loan, changes nothing.
     """
     import hashlib
 
-    from riskdesk.lending.models import BucketHistory
+    from riskdesk.lending.models import Allocation, BucketHistory
 
     digest = hashlib.sha256()
     parts = [
@@ -238,6 +238,9 @@ def book_digest() -> str:
             "late_base_days",
             "pi_settled_on",
             "grace_end",
+        ),
+        Allocation.objects.order_by("payment_id", "seq").values_list(
+            "payment_id", "seq", "penalty", "interest", "principal"
         ),
         BucketHistory.objects.order_by("loan_id", "on").values_list("loan_id", "on", "from_bucket", "to_bucket", "dpd"),
         CreditLine.objects.order_by("id").values_list("id", "status", "freeze_reason", "frozen_on", "unfreeze_on"),
