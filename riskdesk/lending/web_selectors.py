@@ -39,17 +39,13 @@ def loan_search(
     A query of digits short enough to be a loan id matches that id *or* a national ID
     equal to it; national IDs are compared exactly (an index lookup, never LIKE).
     """
-    loans = Loan.objects.select_related("borrower", "product").order_by("-id")
+    loans = selectors.loan_list(status=status or None, bucket=bucket or None).select_related("borrower", "product")
     query = query.strip()
     if query:
         match = Q(borrower__national_id=query)
         if query.isdigit() and len(query) <= 12:
             match |= Q(pk=int(query))
         loans = loans.filter(match)
-    if status:
-        loans = loans.filter(status=status)
-    if bucket:
-        loans = loans.filter(bucket=bucket)
     if product is not None:
         loans = loans.filter(product=product)
     if delinquency == "current":
