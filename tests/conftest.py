@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import Group, User
+from django.db import connection
+from django.test import Client
 
 from riskdesk.core import roles
 from riskdesk.lending import services
@@ -88,6 +91,38 @@ def users(db: None) -> dict[str, User]:
         user.groups.add(Group.objects.get_or_create(name=role)[0])
         made[role] = user
     return made
+
+
+def client_for(user: User) -> Client:
+    """A test client logged in as `user`."""
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def run_concurrently(target: Callable[[int], object], count: int) -> list[BaseException]:
+    """Run target(0..count-1) in threads released together; return what they raised.
+
+    Each thread closes its own database connection, as a real worker process would.
+    """
+    barrier = threading.Barrier(count)
+    errors: list[BaseException] = []
+
+    def run(k: int) -> None:
+        barrier.wait()
+        try:
+            target(k)
+        except BaseException as exc:  # noqa: BLE001 - handed back to the test
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(k,)) for k in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return errors
 
 
 def redis_url() -> str:

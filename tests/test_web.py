@@ -13,20 +13,9 @@ from django.urls import reverse
 from riskdesk.core import masking
 from riskdesk.core.models import AuditLog, ClosedDay
 from riskdesk.lending.models import Bucket, GracePolicy, IncidentWindow, Loan, Product
+from tests.conftest import client_for
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings: pytest.FixtureRequest) -> None:
-    """The `users` fixture hashes four passwords per test; the default hasher takes ~1 s each."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-def client_for(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @pytest.mark.parametrize("url", ["/", "/loans/", "/loans/1/", "/operations/"])

@@ -15,6 +15,7 @@ from riskdesk import nightly
 from riskdesk.core.models import JobChunk, JobRun
 from riskdesk.lending import closeday
 from riskdesk.lending.models import Loan
+from tests.conftest import run_concurrently
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -43,22 +44,7 @@ def test_two_workers_share_a_night_and_do_each_chunk_once(
         return dataclasses.replace(step, run_chunk=run_chunk)
 
     monkeypatch.setattr(nightly, "STEPS", [counting(s) for s in closeday.STEPS])
-    errors: list[BaseException] = []
-
-    def worker() -> None:
-        try:
-            nightly.close_days(as_of=date(2026, 2, 20))
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    assert run_concurrently(lambda _: nightly.close_days(as_of=date(2026, 2, 20)), 2) == []
     assert set(done.values()) == {1}
     assert len(done) == (6 + 1) * 42  # six loan chunks and one snapshot chunk a day, Jan 10 - Feb 20
     # No snapshot of a day was taken before every loan chunk of that day was done.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
@@ -17,6 +16,7 @@ from riskdesk.core.models import AuditLog
 from riskdesk.lending import services
 from riskdesk.lending.models import Allocation, Installment, Loan, Payment
 from riskdesk.lending.selectors import payoff_quote
+from tests.conftest import run_concurrently
 
 D = Decimal
 
@@ -162,29 +162,20 @@ def test_the_same_key_posted_concurrently_yields_one_payment(make_loan: Callable
         pytest.skip("needs Postgres row locks")
     loan = make_loan()
     results: list[object] = []
-    barrier = threading.Barrier(4)
 
-    def attempt() -> None:
-        barrier.wait()
-        try:
-            results.append(
-                services.payment_post(
-                    loan=loan,
-                    amount=D("300.00"),
-                    value_date=date(2026, 2, 20),
-                    kind="regular",
-                    channel="app",
-                    idempotency_key="race",
-                )[1]
-            )
-        finally:
-            connection.close()
+    def attempt(_: int) -> None:
+        results.append(
+            services.payment_post(
+                loan=loan,
+                amount=D("300.00"),
+                value_date=date(2026, 2, 20),
+                kind="regular",
+                channel="app",
+                idempotency_key="race",
+            )[1]
+        )
 
-    threads = [threading.Thread(target=attempt) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    assert run_concurrently(attempt, 4) == []
     assert sorted(results, key=str) == [False, False, False, True]
     assert Payment.objects.filter(idempotency_key="race").count() == 1
     assert_conserved(loan)
@@ -195,20 +186,7 @@ def test_concurrent_payments_on_one_loan_end_with_exact_balances(make_loan: Call
     if connection.vendor != "postgresql":
         pytest.skip("needs Postgres row locks")
     loan = make_loan()
-    barrier = threading.Barrier(5)
-
-    def attempt(k: int) -> None:
-        barrier.wait()
-        try:
-            post(loan, "200.00", date(2026, 2, 20), key=f"c{k}")
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=attempt, args=(k,)) for k in range(5)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    assert run_concurrently(lambda k: post(loan, "200.00", date(2026, 2, 20), key=f"c{k}"), 5) == []
     loan.refresh_from_db()
     assert Payment.objects.count() == 5
     # 1000 paid: interest 151.20 then 848.80 principal of installment 1.
