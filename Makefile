@@ -21,6 +21,7 @@ install: $(VENV)/.installed  ## create .venv and install requirements.txt
 
 run: $(VENV)/.installed  ## migrate SQLite, seed the demo book once, serve on http://127.0.0.1:8000
 	$(PY) manage.py migrate --verbosity 0
+	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(PY) manage.py seed_demo --if-empty
 	$(PY) manage.py demo_logins
 	$(PY) manage.py runserver $(HOST):$(PORT)
