@@ -78,6 +78,7 @@ def loan_chunks(_: date) -> list[tuple[int, int]]:
 def day_state_chunk(day: date, lo: int, hi: int) -> RowCounts:
     """Step 1 for loans lo..hi on `day`."""
     _prefer_index_lookups()
+    _lock_candidates(day, lo, hi)
     replayed = _replay_catch_up(day, lo, hi)
     _execute("DROP TABLE IF EXISTS closeday_candidate")
     _execute(
@@ -101,6 +102,26 @@ def day_state_chunk(day: date, lo: int, hi: int) -> RowCounts:
         "bucket_changes": bucket_changes,
         "loans_replayed": replayed,
     }
+
+
+def _lock_candidates(day: date, lo: int, hi: int) -> None:
+    """Take the row lock payment_post takes on every loan this chunk may write, in id order.
+
+    A payment on such a loan either commits before (and the chunk reads it) or waits for
+    the chunk; without the lock the night could overwrite a payment's fresh state.
+    SQLite serializes writers anyway.
+    """
+    if is_postgres():
+        d = date_param()
+        _execute(
+            f"""
+            SELECT id FROM lending_loan
+            WHERE id BETWEEN %s AND %s AND (status = 'active' OR dpd > 0)
+              AND (next_due_date < {d} OR dpd > 0 OR overdue_amount > 0 OR penalty_accrued > 0 OR last_value_date > {d})
+            ORDER BY id FOR UPDATE
+            """,
+            [lo, hi, day, day],
+        )
 
 
 def _replay_catch_up(day: date, lo: int, hi: int) -> int:

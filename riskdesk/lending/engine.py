@@ -169,6 +169,7 @@ class ReplayResult:
     day_state: DayState
     bucket_changes: list[BucketChange]
     paid_off_on: date | None
+    ledger: LoanLedger
 
     @property
     def outstanding_principal(self) -> Decimal:
@@ -345,29 +346,48 @@ class LoanLedger:
                     f"This prepayment would repay all principal; settle the loan with kind 'payoff' ({quote} on {on}).",
                 )
             return amount
-        self._reamortise(current, later, on, amount)
-        line = lines.setdefault(current.seq, [ZERO, ZERO, ZERO])
-        line[2] += amount
+        self._reamortise(current, later, on, amount, lines)
         return ZERO
 
-    def _reamortise(self, current: InstallmentState, later: list[InstallmentState], on: date, prepaid: Decimal) -> None:
+    def _reamortise(
+        self,
+        current: InstallmentState,
+        later: list[InstallmentState],
+        on: date,
+        prepaid: Decimal,
+        lines: dict[int, list[Decimal]],
+    ) -> None:
         """Reduce principal by `prepaid` on `on` and re-spread the rest over the same due dates.
 
-        The prepaid principal is booked on the current installment. Interest of the
-        current period becomes r * (O_k * d_k - sum of prepaid * days left after each
-        prepayment), never below interest already paid on it.
+        Only installments nothing has been paid on are re-spread: one paid early, in
+        full or in part, keeps its amounts, so it is never reopened. The prepaid
+        principal first reduces the balance spread over the untouched installments
+        (booked on the current installment, whose due and paid rise alike), and any
+        rest pays down the partly paid ones. Interest of the current period becomes
+        r * (O_k * d_k - sum of prepaid * days left after each prepayment), never below
+        interest already paid on it.
         """
         terms = self.terms
         self.period_opening.setdefault(current.seq, self.opening_balance(current))
         self.period_prepaid.setdefault(current.seq, []).append((on, prepaid))
         installments = [current, *later]
-        balance = sum((i.unpaid_principal for i in installments), ZERO) - prepaid
-        periods = [Period(on, current.due_date)] + [Period(i.period_start, i.due_date) for i in later]
-        parts = principal_parts(balance=balance, method=terms.method, periods=periods, daily_rate=terms.daily_rate)
-        for inst, part in zip(installments, parts, strict=True):
-            inst.principal_due = inst.principal_paid + part
-        current.principal_due += prepaid
-        current.principal_paid += prepaid
+        untouched = [i for i in installments if not (i.principal_paid or i.interest_paid)]
+        partly_paid = [i for i in installments if i not in untouched and i.unpaid_principal]
+        spread = sum((i.unpaid_principal for i in untouched), ZERO)
+        into_spread = min(prepaid, spread)
+        if untouched:
+            periods = [Period(on if i is current else i.period_start, i.due_date) for i in untouched]
+            parts = principal_parts(
+                balance=spread - into_spread, method=terms.method, periods=periods, daily_rate=terms.daily_rate
+            )
+            for inst, part in zip(untouched, parts, strict=True):
+                inst.principal_due = inst.principal_paid + part
+        self._book_principal(current, into_spread, on, lines, raise_due=True)
+        rest = prepaid - into_spread
+        for inst in partly_paid:
+            paid = min(rest, inst.unpaid_principal)
+            self._book_principal(inst, paid, on, lines, raise_due=False)
+            rest -= paid
         current.interest_due = max(
             current.interest_paid, quantize_money(self._period_interest(current, current.due_date))
         )
@@ -375,6 +395,20 @@ class LoanLedger:
             opening = self.opening_balance(inst)
             interest = quantize_money(opening * terms.daily_rate * (inst.due_date - inst.period_start).days)
             inst.interest_due = max(inst.interest_paid, interest)
+        for inst in installments:
+            if inst.unpaid_pi == 0 and inst.pi_settled_on is None:
+                inst.pi_settled_on = on
+
+    def _book_principal(
+        self, inst: InstallmentState, amount: Decimal, on: date, lines: dict[int, list[Decimal]], *, raise_due: bool
+    ) -> None:
+        """Record `amount` of prepaid principal on `inst` (and in the payment's lines)."""
+        if not amount:
+            return
+        if raise_due:
+            inst.principal_due += amount
+        inst.principal_paid += amount
+        lines.setdefault(inst.seq, [ZERO, ZERO, ZERO])[2] += amount
 
     def _period_interest(self, inst: InstallmentState, until: date) -> Decimal:
         """Exact interest of `inst`'s period from its start to `until`, following prepayments."""
@@ -394,6 +428,10 @@ class LoanLedger:
             current.principal_due += inst.unpaid_principal
             inst.principal_due = inst.principal_paid
             inst.interest_due = inst.interest_paid
+            if inst.pi_settled_on is None:
+                inst.pi_settled_on = on  # nothing is left to pay on it
+        if current.unpaid_pi:
+            current.pi_settled_on = None  # it carries the rest of the loan now
 
     def snapshot(self, start: date) -> _Snapshot:
         delinquent = [i for i in self.installments if i.unpaid_pi > i.tolerance]
@@ -484,4 +522,6 @@ def replay(
     changes = _bucket_changes(
         snapshots, buckets, first=first, through=through, previous=bucket_before or buckets[0].code
     )
-    return ReplayResult(ledger.installments, allocations, unapplied, state_date, day_state, changes, paid_off_on)
+    return ReplayResult(
+        ledger.installments, allocations, unapplied, state_date, day_state, changes, paid_off_on, ledger
+    )

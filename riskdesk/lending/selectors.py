@@ -11,7 +11,7 @@ from django.db.models import Q, QuerySet
 from riskdesk.core.dates import business_today
 from riskdesk.core.jobs import last_done
 from riskdesk.core.money import ZERO
-from riskdesk.lending import engine
+from riskdesk.lending import engine, schedule
 from riskdesk.lending.models import (
     Bucket,
     CreditLine,
@@ -37,6 +37,30 @@ class GraceTerms:
 def state_date() -> date | None:
     """The last business date whose lending state (DPD, buckets) is closed."""
     return last_done(DAY_STATE_STEP)
+
+
+def state_date_for(loan_id: int) -> date | None:
+    """The business date a loan's DPD and bucket are as of.
+
+    The last closed day; or, while close of day is running, the day being closed once
+    the chunk holding this loan is done (a payment then must not roll it back a day).
+    """
+    from riskdesk.core.models import JobChunk
+
+    closed = state_date()
+    running = (
+        JobChunk.objects.filter(
+            job_run__step=DAY_STATE_STEP,
+            job_run__business_date__gt=closed or date.min,
+            done=True,
+            lo__lte=loan_id,
+            hi__gte=loan_id,
+        )
+        .order_by("-job_run__business_date")
+        .values_list("job_run__business_date", flat=True)
+        .first()
+    )
+    return max((d for d in (closed, running) if d), default=None)
 
 
 def buckets() -> list[engine.Bucket]:
@@ -89,28 +113,57 @@ def installment_status(inst: Installment, on: date) -> str:
     return "partly_paid" if (inst.principal_paid or inst.interest_paid) else "scheduled"
 
 
-def loan_ledger(loan: Loan) -> engine.LoanLedger:
-    """The engine's view of a loan as stored now (every posted payment applied)."""
-    return engine.LoanLedger(loan.terms, [installment_state(i) for i in loan.installments.order_by("seq")])
+def installments_for(loan: Loan, lines: list[schedule.ScheduleLine]) -> list[engine.InstallmentState]:
+    """Schedule lines as engine installments, each with the grace terms of its due date."""
+    book = GraceBook(loan.product_id)
+    states = []
+    for line in lines:
+        grace = book.terms_for(line.due_date)
+        states.append(
+            engine.InstallmentState(
+                seq=line.seq,
+                period_start=line.period_start,
+                due_date=line.due_date,
+                grace_end=grace.grace_end,
+                penalty_from=grace.penalty_from,
+                tolerance=grace.tolerance,
+                principal_due=line.principal,
+                interest_due=line.interest,
+            )
+        )
+    return states
 
 
-def installment_state(inst: Installment) -> engine.InstallmentState:
-    return engine.InstallmentState(
-        seq=inst.seq,
-        period_start=inst.period_start,
-        due_date=inst.due_date,
-        grace_end=inst.grace_end,
-        penalty_from=inst.penalty_from,
-        tolerance=inst.arrears_tolerance,
-        principal_due=inst.principal_due,
-        interest_due=inst.interest_due,
-        principal_paid=inst.principal_paid,
-        interest_paid=inst.interest_paid,
-        penalty_paid=inst.penalty_paid,
-        penalty_accrued=inst.penalty_accrued,
-        late_base_days=inst.late_base_days,
-        pi_settled_on=inst.pi_settled_on,
+def original_schedule(loan: Loan) -> list[engine.InstallmentState]:
+    """The loan's schedule at origination, with the grace terms in force on each due date."""
+    lines = schedule.build_schedule(
+        principal=loan.principal,
+        method=loan.method,
+        term=loan.term,
+        disbursed_on=loan.disbursed_on,
+        daily_rate=loan.daily_rate,
     )
+    return installments_for(loan, lines)
+
+
+def posted_payment_events(payments: list[Payment]) -> list[engine.PaymentEvent]:
+    return [engine.PaymentEvent(p.id, p.value_date, p.amount, p.kind) for p in payments]
+
+
+def loan_ledger(loan: Loan) -> engine.LoanLedger:
+    """The engine's ledger of a loan with every posted payment applied, replayed from its terms.
+
+    Replayed rather than read back from the stored installments: the ledger also knows
+    the principal prepaid inside the running period, which the payoff quote needs.
+    """
+    payments = list(loan.payments.filter(status=Payment.Status.POSTED))
+    return engine.replay(
+        terms=loan.terms,
+        installments=original_schedule(loan),
+        payments=posted_payment_events(payments),
+        buckets=buckets(),
+        through=state_date() or loan.disbursed_on,
+    ).ledger
 
 
 def payoff_quote(loan: Loan, on: date) -> dict[str, Decimal | date]:

@@ -36,7 +36,16 @@ from riskdesk.lending.models import (
     Payment,
     Product,
 )
-from riskdesk.lending.selectors import GraceBook, buckets, credit_line_available, state_date
+from riskdesk.lending.selectors import (
+    GraceBook,
+    buckets,
+    credit_line_available,
+    installments_for,
+    original_schedule,
+    posted_payment_events,
+    state_date,
+    state_date_for,
+)
 
 Actor = AbstractBaseUser | AnonymousUser | None
 MAX_AMOUNT = Decimal("100000000.00")
@@ -193,38 +202,6 @@ def frozen_message(line: CreditLine) -> str:
 # -- loans -------------------------------------------------------------------------
 
 
-def _installments_for(loan: Loan, lines: list[schedule.ScheduleLine]) -> list[engine.InstallmentState]:
-    book = GraceBook(loan.product_id)
-    states = []
-    for line in lines:
-        grace = book.terms_for(line.due_date)
-        states.append(
-            engine.InstallmentState(
-                seq=line.seq,
-                period_start=line.period_start,
-                due_date=line.due_date,
-                grace_end=grace.grace_end,
-                penalty_from=grace.penalty_from,
-                tolerance=grace.tolerance,
-                principal_due=line.principal,
-                interest_due=line.interest,
-            )
-        )
-    return states
-
-
-def original_schedule(loan: Loan) -> list[engine.InstallmentState]:
-    """The loan's schedule at origination, with the grace terms in force on each due date."""
-    lines = schedule.build_schedule(
-        principal=loan.principal,
-        method=loan.method,
-        term=loan.term,
-        disbursed_on=loan.disbursed_on,
-        daily_rate=loan.daily_rate,
-    )
-    return _installments_for(loan, lines)
-
-
 @transaction.atomic
 def loan_originate(
     *,
@@ -281,7 +258,7 @@ def loan_originate(
         outstanding_principal=principal,
     )
     Installment.objects.bulk_create(
-        Installment(loan=loan, **_installment_fields(s)) for s in _installments_for(loan, lines)
+        Installment(loan=loan, **_installment_fields(s)) for s in installments_for(loan, lines)
     )
     audit_record(
         actor=actor,
@@ -333,7 +310,7 @@ def loan_replay(
     due and the bucket history from `history_from` come out as if each payment had
     arrived on its value date. Call inside a transaction holding the loan's row lock.
     """
-    through = through or state_date() or loan.disbursed_on - timedelta(days=1)
+    through = through or state_date_for(loan.pk) or loan.disbursed_on - timedelta(days=1)
     payments = list(loan.payments.filter(status=Payment.Status.POSTED))
     first = history_from or loan.disbursed_on
     before = loan.bucket_history.filter(on__lt=first).order_by("-on").values_list("to_bucket", flat=True).first()
@@ -341,7 +318,7 @@ def loan_replay(
         result = engine.replay(
             terms=loan.terms,
             installments=original_schedule(loan),
-            payments=[engine.PaymentEvent(p.id, p.value_date, p.amount, p.kind) for p in payments],
+            payments=posted_payment_events(payments),
             buckets=buckets(),
             through=through,
             history_from=first,
@@ -568,6 +545,12 @@ def grace_policy_create(
         )
     if not 0 <= rules.get("grace_days", 3) <= 30:
         raise DomainError("invalid_grace_days", "Grace days must be between 0 and 30.", field="grace_days")
+    if rules.get("penalty_start", GracePolicy.PenaltyStart.DUE_DATE) not in GracePolicy.PenaltyStart.values:
+        raise DomainError(
+            "invalid_penalty_start", "Penalty counts from 'due_date' or 'grace_end'.", field="penalty_start"
+        )
+    if rules.get("arrears_tolerance", Decimal("0")) < 0:
+        raise DomainError("invalid_tolerance", "The arrears tolerance cannot be negative.", field="arrears_tolerance")
     policy = GracePolicy.objects.create(
         product=product, effective_from=effective_from, created_by=_user(actor), **rules
     )
@@ -607,8 +590,11 @@ def incident_window_create(
     )
     products = [product.pk] if product else list(Product.objects.values_list("pk", flat=True))
     installments_regrace(product_ids=products, due_from=start, due_to=end)
+    # Paid-off loans too: a penalty the outage caused comes back as unapplied money to refund.
     affected = Loan.objects.filter(
-        product_id__in=products, installments__due_date__range=(start, end), status=Loan.Status.ACTIVE
+        product_id__in=products,
+        installments__due_date__range=(start, end),
+        status__in=[Loan.Status.ACTIVE, Loan.Status.PAID_OFF],
     ).distinct()
     for loan in affected:
         loan_replay(loan=loan, history_from=start)

@@ -306,3 +306,52 @@ def test_penalty_never_decreases_with_the_date(
         days = [inst.due_date + timedelta(days=k) for k in (0, 1, 3, 4, 30, 200)]
         values = [inst.penalty_on(d, loan) for d in days]
         assert values == sorted(values)
+
+
+def test_a_prepayment_never_reopens_an_installment_paid_early() -> None:
+    """Review finding: installment 1 paid early in full, then a prepayment in period 1."""
+    loan = terms()
+    result = run(
+        loan,
+        [pay(1, date(2026, 2, 10), "1089.91"), pay(2, date(2026, 2, 15), "3000.00", "prepayment")],
+        through=date(2026, 4, 5),
+    )
+    first = result.installments[0]
+    assert (first.unpaid_pi, first.pi_settled_on, first.penalty_accrued) == (D("0.00"), date(2026, 2, 10), D("0.00"))
+    assert sum(i.principal_due for i in result.installments) == D("12000.00")
+    assert result.outstanding_principal == D("12000.00") - D("938.71") - D("3000.00")
+    # Installment 2 (due Mar 31) is the oldest unpaid one on Apr 5.
+    assert result.day_state.dpd == 5
+
+
+def test_a_prepayment_leaves_a_partly_paid_installment_as_it_was() -> None:
+    loan = terms()
+    result = run(
+        loan,
+        [pay(1, date(2026, 2, 10), "500.00"), pay(2, date(2026, 2, 15), "3000.00", "prepayment")],
+        through=date(2026, 2, 15),
+    )
+    first = result.installments[0]
+    # 500 paid interest 151.20 and principal 348.80; 589.91 principal is still owed on it.
+    assert first.unpaid_principal == D("589.91")
+    assert result.outstanding_principal == D("12000.00") - D("348.80") - D("3000.00")
+    assert sum(a.total for a in result.allocations) == D("3500.00")
+
+
+def test_a_prepayment_larger_than_the_untouched_balance_pays_down_partly_paid_installments() -> None:
+    loan = terms("3000.00", "equal_principal")
+    # Installment 1 (1000.00 + 37.80 interest) partly paid early (500 principal); then 2400
+    # prepaid: 2000 clears the untouched installments 2-3, the other 400 pays installment 1.
+    payments = [pay(1, date(2026, 2, 10), "537.80"), pay(2, date(2026, 2, 15), "2400.00", "prepayment")]
+    result = engine.replay(
+        terms=loan,
+        installments=schedule(loan, term=3),
+        payments=payments,
+        buckets=BUCKETS,
+        through=date(2026, 2, 15),
+        strict_payment_id=2,
+    )
+    assert [i.unpaid_principal for i in result.installments] == [D("100.00"), D("0.00"), D("0.00")]
+    assert [i.interest_due for i in result.installments[1:]] == [D("0.00"), D("0.00")]
+    assert sum(i.principal_due for i in result.installments) == D("3000.00")
+    assert sum(a.total for a in result.allocations) == D("2937.80")
