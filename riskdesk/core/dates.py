@@ -33,10 +33,6 @@ def is_month_end(day: date) -> bool:
     return day == month_end(day)
 
 
-def days_between(later: date, earlier: date) -> int:
-    return (later - earlier).days
-
-
 def date_range(first: date, last: date) -> list[date]:
     """Every date from first to last, both included."""
     return [first + timedelta(days=k) for k in range((last - first).days + 1)]

@@ -156,7 +156,7 @@ def loan_ledger(loan: Loan) -> engine.LoanLedger:
     Replayed rather than read back from the stored installments: the ledger also knows
     the principal prepaid inside the running period, which the payoff quote needs.
     """
-    payments = list(loan.payments.filter(status=Payment.Status.POSTED))
+    payments = posted_payments(loan)
     return engine.replay(
         terms=loan.terms,
         installments=original_schedule(loan),
@@ -200,6 +200,7 @@ def loan_list(
 
 
 def posted_payments(loan: Loan) -> list[Payment]:
+    """A loan's payments that stand (not reversed), in the order the engine applies them."""
     return list(loan.payments.filter(status=Payment.Status.POSTED).order_by("value_date", "id"))
 
 

@@ -43,6 +43,7 @@ from riskdesk.lending.selectors import (
     installments_for,
     original_schedule,
     posted_payment_events,
+    posted_payments,
     state_date,
     state_date_for,
 )
@@ -311,7 +312,7 @@ def loan_replay(
     arrived on its value date. Call inside a transaction holding the loan's row lock.
     """
     through = through or state_date_for(loan.pk) or loan.disbursed_on - timedelta(days=1)
-    payments = list(loan.payments.filter(status=Payment.Status.POSTED))
+    payments = posted_payments(loan)
     first = history_from or loan.disbursed_on
     before = loan.bucket_history.filter(on__lt=first).order_by("-on").values_list("to_bucket", flat=True).first()
     try:
