@@ -10,6 +10,9 @@ RISK_OFFICER = "risk_officer"
 SUPERVISOR = "collections_supervisor"
 COLLECTOR = "collector"
 ALL_ROLES = (ADMIN, RISK_OFFICER, SUPERVISOR, COLLECTOR)
+# An outside agency's user: sees only the cases placed with their agency, masked.
+# Not a staff role, so it reads nothing else of the book.
+AGENCY = "agency"
 
 # Who may read a borrower's identity (national ID, phone numbers) unmasked.
 PII_ROLES = frozenset({ADMIN, SUPERVISOR})

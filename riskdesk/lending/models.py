@@ -336,6 +336,30 @@ class Allocation(models.Model):
         ]
 
 
+class LoanArrangement(models.Model):
+    """A hardship arrangement carried out on a loan from `effective_on`: an event the engine replays.
+
+    Collections decides and approves it (riskdesk.collections.Arrangement); lending owns what
+    it does to the schedule, so a replay from any earlier date reproduces it.
+    """
+
+    class Kind(models.TextChoices):
+        EXTENSION = "extension"
+        REINSTALLMENT = "reinstallment", "re-installment"
+        PENALTY_WAIVER = "penalty_waiver"
+
+    loan = models.ForeignKey(Loan, on_delete=models.PROTECT, related_name="arrangements")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    effective_on = models.DateField()
+    months = models.PositiveSmallIntegerField(null=True, blank=True)
+    reason = models.CharField(max_length=200)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["loan", "effective_on", "id"]
+
+
 class AutodebitFailure(models.Model):
     class Cause(models.TextChoices):
         INSUFFICIENT_FUNDS = "insufficient_funds"
