@@ -7,6 +7,7 @@ full stack: a real Celery worker and beat on Redis.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -160,6 +161,20 @@ CELERY_TIMEZONE = TIME_ZONE
 # The one place the nightly schedule is declared: 01:00 lender time closes yesterday.
 CELERY_BEAT_SCHEDULE = {
     "close-day": {"task": "riskdesk.tasks.close_day", "schedule": crontab(hour=1, minute=0)},
+    # Reminders go out inside each borrower's contact window, so the dispatcher runs all day.
+    "dispatch-reminders": {
+        "task": "riskdesk.collections.tasks.dispatch_reminders",
+        "schedule": crontab(minute="*/5"),
+    },
+}
+# Channel adapters (dotted paths) over the defaults, which write the outbox table;
+# a JSON object in the environment swaps in real gateways.
+RISKDESK_CHANNEL_ADAPTERS = {
+    "sms": "riskdesk.collections.channels.SmsGateway",
+    "push": "riskdesk.collections.channels.PushGateway",
+    "email": "riskdesk.collections.channels.EmailAdapter",
+    "letter": "riskdesk.collections.channels.LetterAdapter",
+    **json.loads(os.environ.get("RISKDESK_CHANNEL_ADAPTERS", "{}")),
 }
 # Rows of the book one close-of-day chunk covers; workers claim chunks independently.
 CLOSE_DAY_CHUNK_LOANS = int(os.environ.get("CLOSE_DAY_CHUNK_LOANS", "250000"))
