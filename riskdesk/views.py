@@ -22,6 +22,10 @@ def home(request: HttpRequest) -> HttpResponse:
     """Send each role to where its work starts."""
     if roles.has_role(request.user, roles.ADMIN):
         return redirect("operations")
+    if roles.has_role(request.user, roles.SUPERVISOR):
+        return redirect("collections_team")
+    if roles.has_role(request.user, roles.COLLECTOR, roles.AGENCY):
+        return redirect("collections_queue")
     return redirect("loan_search")
 
 

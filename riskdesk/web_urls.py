@@ -6,6 +6,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from riskdesk import views
+from riskdesk.collections import views as collections_views
 from riskdesk.lending import views as lending_views
 
 urlpatterns = [
@@ -16,4 +17,38 @@ urlpatterns = [
     path("loans/<int:loan_id>/", lending_views.loan_detail, name="loan_detail"),
     path("operations/", views.operations, name="operations"),
     path("operations/close-day/", views.close_day, name="close_day"),
+    # collections
+    path("collections/queue/", collections_views.queue, name="collections_queue"),
+    path("collections/next/", collections_views.case_next, name="collections_next"),
+    path("collections/cases/<int:case_id>/", collections_views.case_detail, name="collections_case"),
+    path("collections/cases/<int:case_id>/reveal/", collections_views.pii_reveal, name="collections_reveal"),
+    path(
+        "collections/cases/<int:case_id>/attempts/<int:attempt_id>/",
+        collections_views.attempt_row,
+        name="collections_attempt_row",
+    ),
+    path("collections/cases/<int:case_id>/promises/", collections_views.promise_create, name="collections_promise"),
+    path(
+        "collections/cases/<int:case_id>/arrangements/",
+        collections_views.arrangement_request,
+        name="collections_arrangement",
+    ),
+    path(
+        "collections/cases/<int:case_id>/write-off-review/",
+        collections_views.write_off_review_decide,
+        name="collections_write_off_review",
+    ),
+    path("collections/team/", collections_views.team, name="collections_team"),
+    path("collections/team/reassign/", collections_views.team_reassign, name="collections_reassign"),
+    path("collections/team/collectors/<int:user_id>/cap/", collections_views.collector_cap, name="collections_cap"),
+    path(
+        "collections/arrangements/<int:arrangement_id>/decide/",
+        collections_views.arrangement_decide,
+        name="collections_arrangement_decide",
+    ),
+    path(
+        "collections/field-visits/<int:visit_id>/decide/",
+        collections_views.field_visit_decide,
+        name="collections_field_visit_decide",
+    ),
 ]
