@@ -6,6 +6,7 @@ from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from riskdesk.api import CloseDayApi
+from riskdesk.collections import api as collections
 from riskdesk.core.api import JobRunListApi, NotFoundApi, TokenObtainApi
 from riskdesk.lending import api as lending
 
@@ -30,6 +31,70 @@ urlpatterns = [
     path("incident-windows/", lending.IncidentWindowListCreateApi.as_view(), name="api-incident-windows"),
     path("operations/close-day/", CloseDayApi.as_view(), name="api-close-day"),
     path("operations/job-runs/", JobRunListApi.as_view(), name="api-job-runs"),
+    # -- collections
+    path("cases/", collections.CaseListApi.as_view(), name="api-cases"),
+    path("cases/next/", collections.CaseNextApi.as_view(), name="api-cases-next"),
+    path("cases/reassign/", collections.CasesReassignApi.as_view(), name="api-cases-reassign"),
+    path("cases/<int:case_id>/", collections.CaseDetailApi.as_view(), name="api-case"),
+    path("cases/<int:case_id>/assign/", collections.CaseAssignApi.as_view(), name="api-case-assign"),
+    path(
+        "cases/<int:case_id>/contact-attempts/",
+        collections.CaseAttemptListCreateApi.as_view(),
+        name="api-case-contact-attempts",
+    ),
+    path("cases/<int:case_id>/promises/", collections.CasePromiseCreateApi.as_view(), name="api-case-promises"),
+    path(
+        "cases/<int:case_id>/arrangements/",
+        collections.CaseArrangementCreateApi.as_view(),
+        name="api-case-arrangements",
+    ),
+    path("cases/<int:case_id>/disputes/", collections.CaseDisputeCreateApi.as_view(), name="api-case-disputes"),
+    path(
+        "cases/<int:case_id>/field-visits/",
+        collections.CaseFieldVisitCreateApi.as_view(),
+        name="api-case-field-visits",
+    ),
+    path("cases/<int:case_id>/place/", collections.CasePlaceApi.as_view(), name="api-case-place"),
+    path("cases/<int:case_id>/recall/", collections.CaseRecallApi.as_view(), name="api-case-recall"),
+    path(
+        "cases/<int:case_id>/escalate-legal/",
+        collections.CaseEscalateLegalApi.as_view(),
+        name="api-case-escalate-legal",
+    ),
+    path(
+        "cases/<int:case_id>/write-off-review/",
+        collections.CaseWriteOffReviewApi.as_view(),
+        name="api-case-write-off-review",
+    ),
+    path(
+        "arrangements/<int:arrangement_id>/approve/",
+        collections.ArrangementApproveApi.as_view(),
+        name="api-arrangement-approve",
+    ),
+    path(
+        "arrangements/<int:arrangement_id>/reject/",
+        collections.ArrangementRejectApi.as_view(),
+        name="api-arrangement-reject",
+    ),
+    path("disputes/<int:dispute_id>/resolve/", collections.DisputeResolveApi.as_view(), name="api-dispute-resolve"),
+    path(
+        "field-visits/<int:visit_id>/approve/",
+        collections.FieldVisitApproveApi.as_view(),
+        name="api-field-visit-approve",
+    ),
+    path(
+        "field-visits/<int:visit_id>/reject/",
+        collections.FieldVisitRejectApi.as_view(),
+        name="api-field-visit-reject",
+    ),
+    path(
+        "field-visits/<int:visit_id>/record/",
+        collections.FieldVisitRecordApi.as_view(),
+        name="api-field-visit-record",
+    ),
+    path("contact-policies/", collections.ContactPolicyListCreateApi.as_view(), name="api-contact-policies"),
+    path("reminders/", collections.ReminderListApi.as_view(), name="api-reminders"),
+    path("bureau-exports/<str:month_end>/", collections.BureauExportApi.as_view(), name="api-bureau-export"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     re_path(r"^", NotFoundApi.as_view()),
