@@ -16,6 +16,7 @@ from django.utils.html import format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from riskdesk.collections import contact, lint
 from riskdesk.collections.models import (
     Agency,
     Case,
@@ -33,9 +34,8 @@ from riskdesk.core.errors import DomainError
 
 # -- contact policies -------------------------------------------------------------------
 
-# Every rule of DESIGN.md's table the admin may set over the chosen preset.
-POLICY_IDENTITY = ("id", "version", "preset", "effective_from", "note", "created_by", "created_at")
-POLICY_RULES = tuple(f.name for f in ContactPolicy._meta.fields if f.name not in POLICY_IDENTITY)
+# Every rule of DESIGN.md's table the admin may set over the chosen preset, in the model's order.
+POLICY_RULES = tuple(f.name for f in ContactPolicy._meta.fields if f.name in contact.EDITABLE_FIELDS - {"note"})
 
 
 def rule_override_field(name: str) -> forms.Field:
@@ -63,8 +63,6 @@ class ContactPolicyForm(ServiceCreateForm):
                 self.fields[name] = rule_override_field(name)
 
     def create(self, cleaned: dict[str, Any]) -> ContactPolicy:
-        from riskdesk.collections import contact
-
         overrides = {name: cleaned[name] for name in (*POLICY_RULES, "note") if cleaned.get(name) not in (None, "")}
         return contact.contact_policy_create(
             preset=cleaned["preset"], effective_from=cleaned["effective_from"], actor=self.actor, **overrides
@@ -144,9 +142,7 @@ def finding_text(finding: Any) -> str:
     return str(finding)
 
 
-def template_findings(template: MessageTemplate) -> list[Any]:
-    from riskdesk.collections import lint
-
+def template_findings(template: MessageTemplate) -> list[lint.Finding]:
     return lint.template_lint(
         body=template.body, subject=template.subject, audience=template.audience, language=template.language
     )
@@ -190,8 +186,6 @@ class MessageTemplateAdmin(DeskModelAdmin):
 
     @admin.action(description=gettext_lazy("Approve the selected templates (refused when lint finds anything)"))
     def approve(self, request: HttpRequest, queryset: QuerySet[MessageTemplate]) -> None:
-        from riskdesk.collections import lint
-
         for template in queryset:
             try:
                 lint.message_template_approve(template=template, actor=request.user)
