@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, timedelta
 
+from riskdesk.collections import reminders
 from riskdesk.core.dates import business_today, date_range
 from riskdesk.core.errors import DomainError
 from riskdesk.core.jobs import Step, step_run
@@ -17,7 +18,7 @@ from riskdesk.core.models import ClosedDay, JobRun
 from riskdesk.lending import closeday as lending_closeday
 from riskdesk.lending.models import Loan
 
-STEPS: list[Step] = [*lending_closeday.STEPS]
+STEPS: list[Step] = [*lending_closeday.STEPS, reminders.REMINDERS_STEP]
 
 
 def last_closed_day() -> date | None:
