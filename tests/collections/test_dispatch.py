@@ -291,3 +291,22 @@ def test_two_dispatchers_at_once_send_each_reminder_once(loan: Loan) -> None:
 
     assert errors == []
     assert_each_sent_once(reminders)
+
+
+# -- the Celery task ----------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_task_dispatches_then_relays_queued_email() -> None:
+    from riskdesk.collections.tasks import dispatch_reminders
+
+    EmailAdapter().send(to="zhangsan@example.com", subject="s", body="b", reminder=None)
+
+    assert dispatch_reminders.apply().get() == {"emails_relayed": 1}
+
+
+def test_beat_runs_the_dispatcher_every_five_minutes(settings: Any) -> None:
+    entry = settings.CELERY_BEAT_SCHEDULE["dispatch-reminders"]
+
+    assert entry["task"] == "riskdesk.collections.tasks.dispatch_reminders"
+    assert entry["schedule"]._orig_minute == "*/5"
