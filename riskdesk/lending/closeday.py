@@ -5,10 +5,12 @@ Step 1 (`lending.day_state`), per id-range chunk of loans, for business date D:
     fully paid falls due before D (`next_due_date < D`, by index), or the loan still
     shows days past due or unpaid amounts from before;
   * penalties of their installments past grace end, from the engine's own formula
-    (`InstallmentState.penalty_on`), so the night and the per-loan replay cannot differ;
+    (`InstallmentState.penalty_on`, net of any waiver), so the night and the per-loan
+    replay cannot differ; an arrangement's new installments are rows like the others;
   * days past due, bucket, grace end, overdue amount in one statement; a bucket
     history row for each loan whose bucket changes;
-  * loans with a payment value-dated after D (a catch-up night) are replayed one by one.
+  * loans with a payment value-dated (or an arrangement effective) after D, on a
+    catch-up night, are replayed one by one.
   Its finish freezes and unfreezes credit lines.
 Step 2 (`lending.snapshot`): the day's portfolio aggregates, and at month end a
 loan-level snapshot.
@@ -144,7 +146,7 @@ def _accrue_penalties(day: date) -> int:
         f"""
         SELECT i.id, i.seq, i.due_date, i.grace_end, i.penalty_from, i.principal_due, i.interest_due,
                i.principal_paid, i.interest_paid, i.penalty_paid, i.penalty_accrued, i.late_base_days,
-               l.daily_rate, l.penalty_multiplier, l.penalty_base
+               i.penalty_waived, l.daily_rate, l.penalty_multiplier, l.penalty_base
         FROM closeday_candidate c
         JOIN lending_installment i ON i.loan_id = c.loan_id
         JOIN lending_loan l ON l.id = c.loan_id
@@ -167,6 +169,7 @@ def _accrue_penalties(day: date) -> int:
         pen_paid,
         pen_old,
         late,
+        waived,
         rate,
         mult,
         base,
@@ -189,6 +192,7 @@ def _accrue_penalties(day: date) -> int:
             _dec(i_paid),
             _dec(pen_paid),
             late_base_days=_dec(late),
+            penalty_waived=_dec(waived),
         )
         penalty = state.penalty_on(day, terms)
         if penalty != _dec(pen_old):

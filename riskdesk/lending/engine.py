@@ -22,16 +22,43 @@ Rules (DESIGN.md, "Loans and schedules"):
   the remaining installments over the same due dates; `payoff` settles the loan.
 * Days past due on D = D - due date of the oldest installment whose unpaid principal
   + interest exceeds its arrears tolerance; 0 when none.
+
+Arrangements (hardship; DESIGN.md "Outcomes and follow-up") are events too, replayed in
+date order with the payments; on the same date the payments come first, then the
+arrangement. On effective date d:
+
+* penalty_waiver: every installment's penalty accrued to d and unpaid is forgiven:
+      penalty_waived := max(penalty_waived, quantize(exact(d)) - penalty_paid)
+  and from then on  penalty_on(D) = max(quantize(exact(D)) - penalty_waived, penalty_paid),
+  so penalty keeps accruing after d on whatever is still unpaid.
+* reinstallment over m months: with U = the unpaid principal of every open installment
+  (overdue and not yet due) and C = the unpaid interest of installments due on or before d
+  + max(quantize(r * sum of balance x days of the running period to d) - its interest paid, 0),
+  the open installments are closed at what was paid (principal_due := principal_paid,
+  interest_due := interest_paid, superseded_on := d) and U becomes m new installments with
+  seq n+1.., due monthly on d's day (clamped to month end), periods P_1 = (d, d+1 month], ...
+  Their principal parts split U by the loan's method (schedule.principal_parts, summing
+  exactly to U); interest_k = quantize(O_k * r * d_k) on the declining balance, and C is
+  booked as interest of the first new installment (so a payoff quote on d is unchanged).
+  A closed installment's penalty is frozen at its value on d: its unpaid base is moved
+  into late_base_days as if paid on d,
+      late_base_days := late_base_days + unpaid_base * max(d - penalty_from, 0),
+  so exact(D) = late_base_days * r * penalty_multiplier stays constant after d; it is
+  still owed unless waived. Interest paid ahead for days after d is kept by the period
+  it was paid on. Money is conserved: the payoff quote on d is the same before and after.
+* extension by m months: the same, over (open installments not yet due on d) + m new
+  installments, i.e. the remaining schedule stretched by m months.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
+from riskdesk.core.dates import add_months
 from riskdesk.core.money import ZERO, quantize_money
 from riskdesk.lending.schedule import Period, principal_parts
 
@@ -42,6 +69,11 @@ KINDS = (REGULAR, PREPAYMENT, PAYOFF)
 
 BASE_PRINCIPAL = "principal"
 BASE_PRINCIPAL_INTEREST = "principal_interest"
+
+EXTENSION = "extension"
+REINSTALLMENT = "reinstallment"
+PENALTY_WAIVER = "penalty_waiver"
+ARRANGEMENT_KINDS = (EXTENSION, REINSTALLMENT, PENALTY_WAIVER)
 
 
 class PaymentRefused(Exception):
@@ -91,6 +123,10 @@ class InstallmentState:
     penalty_accrued: Decimal = ZERO
     late_base_days: Decimal = ZERO
     pi_settled_on: date | None = None
+    penalty_waived: Decimal = ZERO
+    # Set when an arrangement closed this installment and moved what was unpaid to new ones.
+    superseded_on: date | None = None
+    arrangement_id: int | None = None  # the arrangement that created this installment
 
     @property
     def unpaid_principal(self) -> Decimal:
@@ -115,7 +151,11 @@ class InstallmentState:
         return (self.unpaid_base(terms.penalty_base) * days + self.late_base_days) * terms.penalty_rate
 
     def penalty_on(self, on: date, terms: LoanTerms) -> Decimal:
-        return max(quantize_money(self.penalty_exact(on, terms)), self.penalty_paid)
+        return max(quantize_money(self.penalty_exact(on, terms)) - self.penalty_waived, self.penalty_paid)
+
+    @property
+    def is_open(self) -> bool:
+        return self.superseded_on is None
 
     def is_settled(self) -> bool:
         return self.unpaid_pi == 0 and self.penalty_paid >= self.penalty_accrued
@@ -127,6 +167,31 @@ class PaymentEvent:
     value_date: date
     amount: Decimal
     kind: str
+
+
+@dataclass(frozen=True)
+class ArrangementEvent:
+    id: int
+    effective_on: date
+    kind: str
+    months: int | None = None
+
+
+@dataclass(frozen=True)
+class GraceTerms:
+    """The grace terms a new installment takes from the policy in force on its due date."""
+
+    grace_end: date
+    penalty_from: date
+    tolerance: Decimal
+
+
+GraceFor = Callable[[date], GraceTerms]
+
+
+def default_grace(due: date) -> GraceTerms:
+    """Three days of grace, penalty from the due date, 1.00 tolerance (the default policy)."""
+    return GraceTerms(due + timedelta(days=3), due, Decimal("1.00"))
 
 
 @dataclass(frozen=True)
@@ -205,6 +270,8 @@ class LoanLedger:
     # the current period follows the balance day by day.
     period_opening: dict[int, Decimal] = field(default_factory=dict)
     period_prepaid: dict[int, list[tuple[date, Decimal]]] = field(default_factory=dict)
+    # Interest an arrangement carried into the first installment of its new schedule.
+    period_carried: dict[int, Decimal] = field(default_factory=dict)
 
     # -- reading -----------------------------------------------------------------
 
@@ -212,11 +279,11 @@ class LoanLedger:
         return [i for i in self.installments if i.due_date <= on]
 
     def current_period(self, on: date) -> InstallmentState | None:
-        """The first installment not yet due on `on`: the period that is running."""
-        return next((i for i in self.installments if i.due_date > on), None)
+        """The first open installment not yet due on `on`: the period that is running."""
+        return next((i for i in self.installments if i.due_date > on and i.is_open), None)
 
     def later_than(self, inst: InstallmentState) -> list[InstallmentState]:
-        return [i for i in self.installments if i.seq > inst.seq]
+        return [i for i in self.installments if i.seq > inst.seq and i.is_open]
 
     def amount_due(self, on: date) -> Decimal:
         return sum((self._owed(i, on) for i in self.due_on(on)), ZERO)
@@ -415,7 +482,7 @@ class LoanLedger:
         balance_days = self.opening_balance(inst) * (until - inst.period_start).days
         for on, amount in self.period_prepaid.get(inst.seq, []):
             balance_days -= amount * max((until - on).days, 0)
-        return balance_days * self.terms.daily_rate
+        return self.period_carried.get(inst.seq, ZERO) + balance_days * self.terms.daily_rate
 
     def _restructure_for_payoff(self, on: date) -> None:
         """Make the loan settle on `on`: the current period's interest runs to `on` and
@@ -432,6 +499,86 @@ class LoanLedger:
                 inst.pi_settled_on = on  # nothing is left to pay on it
         if current.unpaid_pi:
             current.pi_settled_on = None  # it carries the rest of the loan now
+
+    # -- applying arrangements ---------------------------------------------------
+
+    def arrange(self, event: ArrangementEvent, grace_for: GraceFor) -> None:
+        """Carry out one arrangement on its effective date (see the module docstring)."""
+        if event.kind == PENALTY_WAIVER:
+            self._waive_penalty(event.effective_on)
+            return
+        on = event.effective_on
+        months = event.months or 0
+        if event.kind == EXTENSION:
+            months += sum(1 for i in self.installments if i.is_open and i.due_date > on)
+        if months < 1:
+            raise ValueError(f"an arrangement of kind {event.kind!r} needs months")
+        moved, carried = self._close_open_installments(on)
+        if moved or carried:
+            self._append_schedule(event.id, on, months, moved, carried, grace_for)
+
+    def penalty_forgivable(self, on: date) -> Decimal:
+        """Penalty accrued to `on` and not yet paid: what a waiver on `on` forgives."""
+        return sum((i.penalty_on(on, self.terms) - i.penalty_paid for i in self.installments), ZERO)
+
+    def _waive_penalty(self, on: date) -> None:
+        for inst in self.installments:
+            exact = quantize_money(inst.penalty_exact(on, self.terms))
+            inst.penalty_waived = max(inst.penalty_waived, exact - inst.penalty_paid)
+            inst.penalty_accrued = inst.penalty_on(on, self.terms)
+
+    def _close_open_installments(self, on: date) -> tuple[Decimal, Decimal]:
+        """Close every open installment at what was paid; return (principal moved, interest carried)."""
+        current = self.current_period(on)
+        accrued = ZERO
+        if current is not None:
+            accrued = max(quantize_money(self._period_interest(current, on)) - current.interest_paid, ZERO)
+        moved = carried = ZERO
+        for inst in self.installments:
+            if not inst.is_open or (inst.due_date <= on and inst.unpaid_pi == 0):
+                continue
+            inst.penalty_accrued = inst.penalty_on(on, self.terms)
+            inst.late_base_days += inst.unpaid_base(self.terms.penalty_base) * max((on - inst.penalty_from).days, 0)
+            moved += inst.unpaid_principal
+            if inst.due_date <= on:
+                carried += inst.unpaid_interest
+            inst.principal_due, inst.interest_due = inst.principal_paid, inst.interest_paid
+            inst.superseded_on = on
+            if inst.pi_settled_on is None:
+                inst.pi_settled_on = on
+        return moved, carried + accrued
+
+    def _append_schedule(
+        self, arrangement_id: int, on: date, months: int, moved: Decimal, carried: Decimal, grace_for: GraceFor
+    ) -> None:
+        """Add `months` installments from `on` repaying `moved`, the first also carrying `carried`."""
+        dues = [add_months(on, k) for k in range(1, months + 1)]
+        periods = [Period(start, due) for start, due in zip([on, *dues[:-1]], dues, strict=True)]
+        parts = principal_parts(
+            balance=moved, method=self.terms.method, periods=periods, daily_rate=self.terms.daily_rate
+        )
+        seq = max(i.seq for i in self.installments)
+        opening = moved
+        for k, (period, part) in enumerate(zip(periods, parts, strict=True)):
+            seq += 1
+            interest = quantize_money(opening * self.terms.daily_rate * period.days)
+            grace = grace_for(period.due)
+            inst = InstallmentState(
+                seq=seq,
+                period_start=period.start,
+                due_date=period.due,
+                grace_end=grace.grace_end,
+                penalty_from=grace.penalty_from,
+                tolerance=grace.tolerance,
+                principal_due=part,
+                interest_due=interest + (carried if k == 0 else ZERO),
+                arrangement_id=arrangement_id,
+            )
+            self.period_opening[seq] = opening
+            if k == 0:
+                self.period_carried[seq] = carried
+            self.installments.append(inst)
+            opening -= part
 
     def snapshot(self, start: date) -> _Snapshot:
         delinquent = [i for i in self.installments if i.unpaid_pi > i.tolerance]
@@ -487,31 +634,42 @@ def replay(
     history_from: date | None = None,
     bucket_before: str | None = None,
     strict_payment_id: int | None = None,
+    arrangements: Iterable[ArrangementEvent] = (),
+    grace_for: GraceFor = default_grace,
 ) -> ReplayResult:
-    """Apply a loan's payments in value-date order to its original schedule.
+    """Apply a loan's payments and arrangements in date order to its original schedule.
 
     `through` is the last closed business date: days past due and bucket are as of
     it, and bucket changes are emitted for days from `history_from` (default: the
     disbursement date) to it, starting from `bucket_before`. Installments carry every
-    payment, with penalty as of the later of `through` and the last value date.
+    event, with penalty as of the later of `through` and the last event's date. On one
+    date payments come before arrangements; `grace_for` gives an arrangement's new
+    installments their grace terms.
     """
     ledger = LoanLedger(terms, [copy.copy(i) for i in installments])
-    ordered = sorted(payments, key=lambda p: (p.value_date, p.id))
+    events: list[tuple[date, int, int, PaymentEvent | ArrangementEvent]] = [
+        (p.value_date, 0, p.id, p) for p in payments
+    ]
+    events += [(a.effective_on, 1, a.id, a) for a in arrangements]
+    events.sort(key=lambda e: e[:3])
     allocations: list[AllocationLine] = []
     unapplied: dict[int, Decimal] = {}
     snapshots = [ledger.snapshot(terms.disbursed_on)]
     paid_off_on: date | None = None
-    for payment in ordered:
-        lines, left = ledger.apply(payment, strict=payment.id == strict_payment_id)
-        allocations += lines
-        if left:
-            unapplied[payment.id] = left
-        if snapshots[-1].start == payment.value_date:
+    for on, _, _, event in events:
+        if isinstance(event, ArrangementEvent):
+            ledger.arrange(event, grace_for)
+        else:
+            lines, left = ledger.apply(event, strict=event.id == strict_payment_id)
+            allocations += lines
+            if left:
+                unapplied[event.id] = left
+        if snapshots[-1].start == on:
             snapshots.pop()
-        snapshots.append(ledger.snapshot(payment.value_date))
+        snapshots.append(ledger.snapshot(on))
         if paid_off_on is None and all(i.is_settled() for i in ledger.installments):
-            paid_off_on = payment.value_date
-    state_date = max([through] + [p.value_date for p in ordered])
+            paid_off_on = on
+    state_date = max([through] + [e[0] for e in events])
     for inst in ledger.installments:
         inst.penalty_accrued = inst.penalty_on(state_date, terms)
     if not all(i.is_settled() for i in ledger.installments):

@@ -253,6 +253,21 @@ class Installment(models.Model):
     # Sum of base amounts paid x days after penalty_from (see lending/engine.py).
     late_base_days = models.DecimalField(max_digits=20, decimal_places=2, default=Decimal("0.00"))
     pi_settled_on = models.DateField(null=True, blank=True, help_text="the day principal and interest were fully paid")
+    # Penalty forgiven by a waiver (see lending/engine.py): penalty = max(exact - waived, paid).
+    penalty_waived = money_field(db_default=Decimal("0.00"))
+    superseded_on = models.DateField(
+        null=True,
+        blank=True,
+        help_text="the day an arrangement closed it and moved what was unpaid to new installments",
+    )
+    arrangement = models.ForeignKey(
+        "LoanArrangement",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="installments",
+        help_text="the arrangement whose new schedule this installment belongs to",
+    )
     # Grace terms of the policy in force on the due date, plus incident windows.
     grace_end = models.DateField()
     penalty_from = models.DateField()

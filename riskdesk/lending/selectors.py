@@ -19,6 +19,7 @@ from riskdesk.lending.models import (
     IncidentWindow,
     Installment,
     Loan,
+    LoanArrangement,
     Payment,
 )
 
@@ -94,6 +95,11 @@ class GraceBook:
         tolerance = policy.arrears_tolerance if policy else Decimal("1.00")
         return GraceTerms(grace_end, grace_end if from_grace_end else due, tolerance, policy, incident_days)
 
+    def engine_terms(self, due: date) -> engine.GraceTerms:
+        """The grace terms of `due` as the engine takes them for an arrangement's new installments."""
+        terms = self.terms_for(due)
+        return engine.GraceTerms(terms.grace_end, terms.penalty_from, terms.tolerance)
+
 
 def credit_line_available(line: CreditLine) -> Decimal:
     """Available = limit - outstanding principal while active; 0 while frozen or closed."""
@@ -106,6 +112,8 @@ def credit_line_available(line: CreditLine) -> Decimal:
 def installment_status(inst: Installment, on: date) -> str:
     if inst.pi_settled_on and inst.penalty_paid >= inst.penalty_accrued:
         return "paid"
+    if inst.superseded_on:
+        return "rescheduled"
     if inst.due_date < on:
         return "in_grace" if on <= inst.grace_end else "overdue"
     if inst.due_date == on:
@@ -150,6 +158,12 @@ def posted_payment_events(payments: list[Payment]) -> list[engine.PaymentEvent]:
     return [engine.PaymentEvent(p.id, p.value_date, p.amount, p.kind) for p in payments]
 
 
+def arrangement_events(loan: Loan) -> list[engine.ArrangementEvent]:
+    """A loan's arrangements as engine events, in the order they were carried out."""
+    rows = LoanArrangement.objects.filter(loan=loan).order_by("effective_on", "id")
+    return [engine.ArrangementEvent(a.id, a.effective_on, a.kind, a.months) for a in rows]
+
+
 def loan_ledger(loan: Loan) -> engine.LoanLedger:
     """The engine's ledger of a loan with every posted payment applied, replayed from its terms.
 
@@ -163,6 +177,8 @@ def loan_ledger(loan: Loan) -> engine.LoanLedger:
         payments=posted_payment_events(payments),
         buckets=buckets(),
         through=state_date() or loan.disbursed_on,
+        arrangements=arrangement_events(loan),
+        grace_for=GraceBook(loan.product_id).engine_terms,
     ).ledger
 
 
@@ -179,7 +195,7 @@ def payoff_quote(loan: Loan, on: date) -> dict[str, Decimal | date]:
     if loan.last_value_date and on < loan.last_value_date:
         raise DomainError(
             "date_before_last_payment",
-            f"A quote starts from the payments posted so far; the latest is value-dated {loan.last_value_date}.",
+            f"A quote starts from the payments and arrangements so far; the latest is dated {loan.last_value_date}.",
             field="on",
         )
     return {"on": on, **loan_ledger(loan).payoff_quote(on)}
@@ -292,6 +308,8 @@ def book_digest() -> str:
             "late_base_days",
             "pi_settled_on",
             "grace_end",
+            "penalty_waived",
+            "superseded_on",
         ),
         Allocation.objects.order_by("payment_id", "seq").values_list(
             "payment_id", "seq", "penalty", "interest", "principal"

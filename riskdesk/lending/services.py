@@ -33,14 +33,17 @@ from riskdesk.lending.models import (
     IncidentWindow,
     Installment,
     Loan,
+    LoanArrangement,
     Payment,
     Product,
 )
 from riskdesk.lending.selectors import (
     GraceBook,
+    arrangement_events,
     buckets,
     credit_line_available,
     installments_for,
+    loan_ledger,
     original_schedule,
     posted_payment_events,
     posted_payments,
@@ -286,6 +289,9 @@ def _installment_fields(state: engine.InstallmentState) -> dict[str, Any]:
         "penalty_accrued": state.penalty_accrued,
         "late_base_days": state.late_base_days,
         "pi_settled_on": state.pi_settled_on,
+        "penalty_waived": state.penalty_waived,
+        "superseded_on": state.superseded_on,
+        "arrangement_id": state.arrangement_id,
     }
 
 
@@ -313,6 +319,7 @@ def loan_replay(
     """
     through = through or state_date_for(loan.pk) or loan.disbursed_on - timedelta(days=1)
     payments = posted_payments(loan)
+    arrangements = arrangement_events(loan)
     first = history_from or loan.disbursed_on
     before = loan.bucket_history.filter(on__lt=first).order_by("-on").values_list("to_bucket", flat=True).first()
     try:
@@ -325,24 +332,47 @@ def loan_replay(
             history_from=first,
             bucket_before=before,
             strict_payment_id=strict_payment_id,
+            arrangements=arrangements,
+            grace_for=GraceBook(loan.product_id).engine_terms,
         )
     except engine.PaymentRefused as refused:
         raise DomainError(refused.code, refused.message, field=refused.field) from None
-    _store_replay(loan, result, payments, first, through)
+    # Close of day replays a loan with an event dated after the day it closes; an
+    # arrangement counts as such an event, like money value-dated then.
+    last_event = max([p.value_date for p in payments] + [a.effective_on for a in arrangements], default=None)
+    _store_replay(loan, result, payments, first, through, last_event)
     return result
 
 
-def _store_replay(loan: Loan, result: engine.ReplayResult, payments: list[Payment], first: date, through: date) -> None:
-    """Write what the replay changed: installments, allocations, unapplied money, history, the loan."""
-    changed = []
+def _store_installments(loan: Loan, states: list[engine.InstallmentState]) -> None:
+    """Update the installments that changed, add an arrangement's new ones, drop those replay no longer makes."""
+    changed, added = [], []
     rows = {i.seq: i for i in loan.installments.all()}
-    for state in result.installments:
-        row, fields = rows[state.seq], _installment_fields(state)
-        if any(getattr(row, name) != value for name, value in fields.items()):
+    for state in states:
+        fields = _installment_fields(state)
+        row = rows.pop(state.seq, None)
+        if row is None:
+            added.append(Installment(loan=loan, **fields))
+        elif any(getattr(row, name) != value for name, value in fields.items()):
             for name, value in fields.items():
                 setattr(row, name, value)
             changed.append(row)
     Installment.objects.bulk_update(changed, REPLAYED_FIELDS)
+    if rows:
+        Installment.objects.filter(pk__in=[row.pk for row in rows.values()]).delete()
+    Installment.objects.bulk_create(added)
+
+
+def _store_replay(
+    loan: Loan,
+    result: engine.ReplayResult,
+    payments: list[Payment],
+    first: date,
+    through: date,
+    last_event: date | None,
+) -> None:
+    """Write what the replay changed: installments, allocations, unapplied money, history, the loan."""
+    _store_installments(loan, result.installments)
     stored = {
         (a.payment_id, a.seq, a.penalty, a.interest, a.principal)
         for a in Allocation.objects.filter(loan=loan).only("payment_id", "seq", "penalty", "interest", "principal")
@@ -374,7 +404,7 @@ def _store_replay(loan: Loan, result: engine.ReplayResult, payments: list[Paymen
     loan.overdue_amount = result.overdue_amount(through)
     loan.penalty_accrued = result.penalty_outstanding
     loan.dpd, loan.bucket, loan.in_grace, loan.grace_end = day.dpd, day.bucket, day.in_grace, day.grace_end
-    loan.last_value_date = max((p.value_date for p in payments), default=None)
+    loan.last_value_date = last_event
     loan.next_due_date = min((i.due_date for i in result.installments if i.pi_settled_on is None), default=None)
     if loan.status != Loan.Status.WRITTEN_OFF:
         loan.status = Loan.Status.PAID_OFF if result.paid_off_on else Loan.Status.ACTIVE
@@ -525,6 +555,88 @@ def autodebit_failure_record(
     failure = AutodebitFailure.objects.create(loan=loan, attempted_on=attempted_on, amount=amount, cause=cause)
     audit_record(actor=actor, action="autodebit.failure", entity=failure, after={"cause": cause, "amount": amount})
     return failure
+
+
+# -- arrangements --------------------------------------------------------------------
+
+MAX_ARRANGEMENT_MONTHS = 36
+
+
+@transaction.atomic
+def loan_arrangement_execute(
+    *, loan: Loan, kind: str, effective_on: date, months: int | None = None, reason: str, actor: Actor = None
+) -> LoanArrangement:
+    """Carry out a hardship arrangement on `loan` from `effective_on` and replay the loan.
+
+    The arrangement is an event of the loan like a payment (lending/engine.py gives the
+    formulas): a later replay from any earlier date reproduces it.
+    """
+    loan = Loan.objects.select_for_update().get(pk=loan.pk)
+    _check_arrangement(loan, kind, effective_on, months, reason)
+    before = _schedule_totals(loan)
+    arrangement = LoanArrangement.objects.create(
+        loan=loan,
+        kind=kind,
+        effective_on=effective_on,
+        months=months,
+        reason=reason,
+        created_by=_user(actor),
+    )
+    loan_replay(loan=loan, history_from=effective_on)
+    audit_record(
+        actor=actor,
+        action=f"loan.arrangement.{kind}",
+        entity=arrangement,
+        before=before,
+        after={**_schedule_totals(loan), "loan": loan.pk, "effective_on": effective_on, "months": months},
+        reason=reason,
+    )
+    return arrangement
+
+
+def _check_arrangement(loan: Loan, kind: str, effective_on: date, months: int | None, reason: str) -> None:
+    if kind not in engine.ARRANGEMENT_KINDS:
+        raise DomainError("invalid_kind", f"kind must be one of {', '.join(engine.ARRANGEMENT_KINDS)}.", field="kind")
+    if loan.status != Loan.Status.ACTIVE:
+        raise DomainError("loan_not_active", f"The loan is {loan.get_status_display()}.", field="loan")
+    if not reason.strip():
+        raise DomainError("reason_required", "Say why the arrangement is made.", field="reason")
+    if effective_on > business_today():
+        raise DomainError("future_date", "An arrangement takes effect today or earlier.", field="effective_on")
+    if effective_on < loan.disbursed_on:
+        raise DomainError(
+            "before_disbursement", f"The loan was disbursed on {loan.disbursed_on}.", field="effective_on"
+        )
+    _not_in_closed_past(effective_on, "effective_on", "An arrangement's effective date")
+    _check_arrangement_months(kind, months)
+    if kind == engine.PENALTY_WAIVER and not loan_ledger(loan).penalty_forgivable(effective_on):
+        raise DomainError("no_penalty", f"The loan has no unpaid penalty on {effective_on} to waive.", field="kind")
+
+
+def _check_arrangement_months(kind: str, months: int | None) -> None:
+    if kind == engine.PENALTY_WAIVER:
+        if months is not None:
+            raise DomainError("invalid_months", "A penalty waiver takes no months.", field="months")
+        return
+    if months is None or not 1 <= months <= MAX_ARRANGEMENT_MONTHS:
+        raise DomainError(
+            "invalid_months",
+            f"An {kind} needs months from 1 to {MAX_ARRANGEMENT_MONTHS}.",
+            field="months",
+        )
+
+
+def _schedule_totals(loan: Loan) -> dict[str, Any]:
+    """What the schedule adds up to, for the audit row's before and after."""
+    rows = list(loan.installments.all())
+    return {
+        "installments_open": sum(1 for i in rows if i.pi_settled_on is None),
+        "principal_due": sum((i.principal_due - i.principal_paid for i in rows), Decimal("0.00")),
+        "interest_due": sum((i.interest_due - i.interest_paid for i in rows), Decimal("0.00")),
+        "penalty_due": sum((i.penalty_accrued - i.penalty_paid for i in rows), Decimal("0.00")),
+        "penalty_waived": sum((i.penalty_waived for i in rows), Decimal("0.00")),
+        "next_due_date": loan.next_due_date,
+    }
 
 
 # -- grace policies and incident windows -------------------------------------------
