@@ -21,7 +21,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from riskdesk.collections import access, selectors
+from riskdesk.collections import access, promises, selectors
+from riskdesk.collections import cases as case_services
 from riskdesk.collections.forms import (
     ArrangementRequestForm,
     AttemptForm,
@@ -70,8 +71,6 @@ def queue(request: HttpRequest) -> HttpResponse:
 @role_required(roles.COLLECTOR)
 def case_next(request: HttpRequest) -> HttpResponse:
     """Hand the collector the next case of their queues, or say why there is none."""
-    from riskdesk.collections import cases as case_services
-
     try:
         case = case_services.case_next(collector=request.user)
     except DomainError as error:
@@ -162,8 +161,6 @@ def revealed_value(case: Case, field: str) -> str:
 @require_POST
 @login_required
 def promise_create(request: HttpRequest, case_id: int) -> HttpResponse:
-    from riskdesk.collections import promises
-
     case = case_to_act_on(request, case_id)
     form = PromiseForm(request.POST)
     if not form.is_valid():
@@ -246,8 +243,6 @@ def back_to_team(request: HttpRequest, anchor: str = "") -> HttpResponse:
 @require_POST
 @role_required(*SUPERVISING_ROLES)
 def team_reassign(request: HttpRequest) -> HttpResponse:
-    from riskdesk.collections import cases as case_services
-
     form = BulkReassignForm(request.POST)
     if not form.is_valid():
         messages.error(request, form_errors(form))
@@ -271,8 +266,6 @@ def team_reassign(request: HttpRequest) -> HttpResponse:
 @require_POST
 @role_required(*SUPERVISING_ROLES)
 def collector_cap(request: HttpRequest, user_id: int) -> HttpResponse:
-    from riskdesk.collections import cases as case_services
-
     collector = get_object_or_404(selectors.collectors(), pk=user_id)
     form = CapForm(request.POST)
     if not form.is_valid():
@@ -341,8 +334,6 @@ def field_visit_decide(request: HttpRequest, visit_id: int) -> HttpResponse:
 @require_POST
 @role_required(*SUPERVISING_ROLES)
 def write_off_review_decide(request: HttpRequest, case_id: int) -> HttpResponse:
-    from riskdesk.collections import cases as case_services
-
     case = get_object_or_404(Case, pk=case_id)
 
     def run(approve: bool, note: str) -> None:

@@ -12,8 +12,8 @@ from django.contrib.auth.models import Group, User
 from django.test import Client
 from django.urls import reverse
 
-from riskdesk.collections import gate
-from riskdesk.collections.models import Case, ContactAttempt, ContactPolicy, Stage
+from riskdesk.collections import cases, gate
+from riskdesk.collections.models import Case, CollectorProfile, ContactAttempt, ContactPolicy, Stage
 from riskdesk.core import roles
 from riskdesk.core.models import AuditLog
 from riskdesk.lending.models import Borrower, Loan
@@ -92,8 +92,6 @@ def test_home_sends_a_collector_to_the_queue_and_a_supervisor_to_the_team(users:
 def test_next_case_redirects_to_the_case_handed_out(
     users: dict[str, User], borrower: Borrower, make_loan: Callable[..., Loan], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    cases = pytest.importorskip("riskdesk.collections.cases")
-
     waiting = open_case(borrower, [make_loan()], None)
     monkeypatch.setattr(cases, "case_next", lambda *, collector: waiting)
     response = client_for(users["collector"]).post(reverse("collections_next"))
@@ -102,8 +100,6 @@ def test_next_case_redirects_to_the_case_handed_out(
 
 
 def test_next_case_with_nothing_waiting_says_so(users: dict[str, User], monkeypatch: pytest.MonkeyPatch) -> None:
-    cases = pytest.importorskip("riskdesk.collections.cases")
-
     monkeypatch.setattr(cases, "case_next", lambda *, collector: None)
     response = client_for(users["collector"]).post(reverse("collections_next"), follow=True)
     assert response.redirect_chain == [(reverse("collections_queue"), 302)]
@@ -113,9 +109,6 @@ def test_next_case_with_nothing_waiting_says_so(users: dict[str, User], monkeypa
 def test_next_case_at_the_workload_cap_says_so(
     users: dict[str, User], case: Case, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    cases = pytest.importorskip("riskdesk.collections.cases")
-    from riskdesk.collections.models import CollectorProfile
-
     CollectorProfile.objects.create(user=users["collector"], max_open_cases=1)
     monkeypatch.setattr(cases, "case_next", lambda *, collector: None)
     response = client_for(users["collector"]).post(reverse("collections_next"), follow=True)
@@ -260,7 +253,6 @@ def test_a_blocked_attempt_posted_by_the_page_answers_422_with_rule_and_next_all
     users: dict[str, User], case: Case
 ) -> None:
     """The page's own path: session cookie + X-CSRFToken header, JSON body, as static/js/case.js sends."""
-    pytest.importorskip("riskdesk.collections.api")
     client = Client(enforce_csrf_checks=True)
     client.force_login(users["collector"])
     page = client.get(reverse("collections_case", args=[case.pk]))
@@ -292,7 +284,6 @@ def test_a_blocked_attempt_posted_by_the_page_answers_422_with_rule_and_next_all
 
 
 def test_a_promise_posted_from_the_case_page_is_recorded(users: dict[str, User], case: Case) -> None:
-    pytest.importorskip("riskdesk.collections.promises")
     response = client_for(users["collector"]).post(
         reverse("collections_promise", args=[case.pk]), {"amount": "500.00", "due_on": "2026-11-27"}
     )
@@ -325,7 +316,6 @@ def test_the_team_page_shows_workloads_against_caps(users: dict[str, User], case
 def test_a_supervisor_reassigns_ticked_cases_in_bulk(
     users: dict[str, User], case: Case, second_collector: User
 ) -> None:
-    pytest.importorskip("riskdesk.collections.cases")
     other = open_case(other_borrower(), [], None)
     untouched = open_case(other_borrower("440305199510210043"), [], users["collector"])
     response = client_for(users["collections_supervisor"]).post(
