@@ -465,13 +465,18 @@ class CasesReassignApi(APIView):
     @extend_schema(
         operation_id="cases_reassign",
         request=InputSerializer,
-        responses={200: OutputSerializer, **errors(400, 422)},
+        responses={200: OutputSerializer, **errors(400, 404, 422)},
     )
     def post(self, request: Request) -> Response:
         data = validated(self.InputSerializer, request.data)
-        moved = collections_module("cases").cases_reassign(
-            case_ids=data["cases"], collector=data["collector"], actor=request.user
-        )
+        try:
+            moved = collections_module("cases").cases_reassign(
+                case_ids=data["cases"], collector=data["collector"], actor=request.user
+            )
+        except DomainError as refusal:
+            # The service names its argument; the client sent "cases".
+            refusal.field = "cases" if refusal.field == "case_ids" else refusal.field
+            raise
         return Response(self.OutputSerializer({"reassigned": moved}).data)
 
 
