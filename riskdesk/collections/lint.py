@@ -23,7 +23,8 @@ from riskdesk.core.errors import Conflict, DomainError
 Actor = AbstractBaseUser | AnonymousUser | None
 
 PLACEHOLDERS = frozenset({"name", "amount", "due_date", "loan", "grace_end"})
-PLACEHOLDER = re.compile(r"\{(\w*)\}")
+# "{{" and "}}" are literal braces; anything else in braces is a placeholder.
+PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
 
 # category code -> (Chinese substrings, English word patterns)
 PROHIBITED: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -115,7 +116,7 @@ def template_lint(*, body: str, subject: str = "", audience: str, language: str)
         findings += [
             Finding("unknown_placeholder", m.group(0), field, m.start())
             for m in PLACEHOLDER.finditer(text)
-            if m.group(1) not in PLACEHOLDERS
+            if m.group(1) is not None and m.group(1) not in PLACEHOLDERS
         ]
     return sorted(findings, key=lambda f: (f.field != "subject", f.position, f.code))
 
@@ -162,6 +163,8 @@ def template_render(*, template: MessageTemplate, context: Mapping[str, Any]) ->
 def _fill(text: str, context: Mapping[str, Any]) -> str:
     def value(match: re.Match[str]) -> str:
         key = match.group(1)
+        if key is None:
+            return match.group(0)[0]
         if key not in PLACEHOLDERS or key not in context:
             raise DomainError(
                 "template_placeholder_missing", f"No value for the placeholder {{{key}}}.", field="context", key=key

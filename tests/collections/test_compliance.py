@@ -66,9 +66,8 @@ def in_zone(borrower: Borrower, zone: ZoneInfo) -> Borrower:
 
 def call(case: Case, at: datetime, outcome: str = "no_answer", **kwargs: object) -> ContactAttempt:
     kwargs.setdefault("contact_point", phone_of(case.borrower))
-    return contact_attempt_log(
-        case=case, channel="call", at=at, outcome=outcome, actor=None, source="collector", **kwargs
-    )
+    kwargs.setdefault("actor", None)
+    return contact_attempt_log(case=case, channel="call", at=at, outcome=outcome, source="collector", **kwargs)
 
 
 def check(case: Case, at: datetime, channel: str = "call", **kwargs: object) -> Decision:
