@@ -141,7 +141,7 @@ def reminders_dispatch(*, now: datetime | None = None, limit: int = 500) -> dict
                 break
             batch = _load_batch(reminders, now, today, templates)
             for reminder in reminders:
-                counts[_dispatch_one(reminder, batch)] += 1
+                counts[str(_dispatch_one(reminder, batch))] += 1
     return dict(counts)
 
 
