@@ -2,7 +2,7 @@
 
 The project package composes it because each app's steps may read the apps below
 it (DESIGN.md: core <- lending <- collections <- riskmodels <- dashboards <- project).
-Steps 3-5 (scoring, collections) join STEPS as their apps grow.
+Step 3 (scoring) joins STEPS as its app grows; step 4 is collections.cases.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import date, timedelta
 
 from riskdesk.collections import reminders
+from riskdesk.collections.cases import CASES_STEP
 from riskdesk.core.dates import business_today, date_range
 from riskdesk.core.errors import DomainError
 from riskdesk.core.jobs import Step, step_run
@@ -18,7 +19,7 @@ from riskdesk.core.models import ClosedDay, JobRun
 from riskdesk.lending import closeday as lending_closeday
 from riskdesk.lending.models import Loan
 
-STEPS: list[Step] = [*lending_closeday.STEPS, reminders.REMINDERS_STEP]
+STEPS: list[Step] = [*lending_closeday.STEPS, CASES_STEP, reminders.REMINDERS_STEP]
 
 
 def last_closed_day() -> date | None:

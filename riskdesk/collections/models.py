@@ -172,8 +172,8 @@ class RoutingRule(models.Model):
     queue = models.ForeignKey(Queue, on_delete=models.PROTECT, related_name="rules")
     stage = models.CharField(max_length=16, choices=Stage.choices, blank=True, help_text="empty: any")
     risk_bands = models.CharField(max_length=16, blank=True, help_text="e.g. 'DE'; empty: any")
-    min_overdue = money_field(null=True, blank=True)
-    max_overdue = money_field(null=True, blank=True)
+    min_overdue = money_field(null=True, blank=True, default=None)
+    max_overdue = money_field(null=True, blank=True, default=None)
     language = models.CharField(max_length=8, blank=True, help_text="empty: any")
     active = models.BooleanField(default=True)
 
