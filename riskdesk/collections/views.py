@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from riskdesk.collections import access, promises, selectors
+from riskdesk.collections import access, compliance, promises, selectors
 from riskdesk.collections import cases as case_services
 from riskdesk.collections.forms import (
     ArrangementRequestForm,
@@ -36,6 +36,7 @@ from riskdesk.core import roles
 from riskdesk.core.access import role_required
 from riskdesk.core.audit import audit_record
 from riskdesk.core.errors import DomainError
+from riskdesk.core.vocabulary import label
 
 SUPERVISING_ROLES = (roles.SUPERVISOR, roles.ADMIN)
 # An approve or reject service bound to its object, taking the supervisor's note.
@@ -106,6 +107,7 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
             "attempt_form": AttemptForm(),
             "promise_form": PromiseForm(),
             "arrangement_form": ArrangementRequestForm(case=case),
+            "rule_labels": {name: str(label(name)) for name in compliance.RULE_NAMES},
         },
     )
 

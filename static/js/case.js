@@ -46,11 +46,17 @@
     lines.forEach(function (line) { box.appendChild(line); });
   }
 
+  function ruleLabel(rule) {
+    var labels = document.getElementById("rule-labels");
+    var known = labels ? JSON.parse(labels.textContent) : {};
+    return known[rule] || rule;
+  }
+
   function showBlocked(form, box, error) {
     var head = element("div", "blocked-head");
-    head.appendChild(element("strong", "", form.dataset.msgBlocked));
+    head.appendChild(element("strong", "", form.dataset.msgBlocked + ": " + ruleLabel(error.rule)));
     head.appendChild(document.createTextNode(" "));
-    head.appendChild(element("span", "mono rule", error.rule || error.code));
+    head.appendChild(element("span", "mono rule-code", error.rule || error.code));
     var lines = [head, element("div", "blocked-message", error.message)];
     if (error.next_allowed_at) {
       lines.push(element("div", "blocked-next", form.dataset.msgNext + ": " + formatTime(error.next_allowed_at)));
