@@ -471,3 +471,80 @@ def test_the_openapi_schema_generates_without_warnings(client_as: Client, tmp_pa
     paths = client_as("collector").get(f"{API}/schema/?format=json").json()["paths"]
     assert "/api/v1/cases/{case_id}/contact-attempts/" in paths
     assert "/api/v1/contact-policies/" in paths
+
+
+# -- arrangements, disputes, field visits ----------------------------------------------------------
+
+
+def test_an_arrangement_is_requested_by_the_collector_and_rejected_by_a_supervisor(
+    client_as: Client, case: Case, loan: Loan
+) -> None:
+    body = {"loan": loan.pk, "kind": "extension", "months": 3, "reason": "lost her job in October"}
+    requested = client_as("collector").post(f"{API}/cases/{case.pk}/arrangements/", body, format="json")
+    assert requested.status_code == 201, requested.content
+    arrangement_id = requested.json()["id"]
+    assert (requested.json()["status"], requested.json()["kind"], requested.json()["months"]) == (
+        "requested",
+        "extension",
+        3,
+    )
+
+    url = f"{API}/arrangements/{arrangement_id}"
+    assert client_as("collector").post(f"{url}/approve/", {}, format="json").status_code == 403
+    rejected = client_as("collections_supervisor").post(f"{url}/reject/", {"note": "income too low"}, format="json")
+
+    assert rejected.status_code == 200, rejected.content
+    assert (rejected.json()["status"], rejected.json()["decision_note"]) == ("rejected", "income too low")
+    detail = client_as("collector").get(f"{API}/cases/{case.pk}/").json()
+    assert detail["open_arrangements"] == []
+
+
+def test_a_rejection_without_a_note_is_a_400(client_as: Client, case: Case, loan: Loan) -> None:
+    body = {"loan": loan.pk, "kind": "penalty_waiver", "reason": "hospital stay"}
+    arrangement_id = (
+        client_as("collector").post(f"{API}/cases/{case.pk}/arrangements/", body, format="json").json()["id"]
+    )
+
+    response = client_as("collections_supervisor").post(
+        f"{API}/arrangements/{arrangement_id}/reject/", {}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert list(response.json()["error"]["fields"]) == ["note"]
+
+
+def test_an_open_dispute_pauses_calls_to_the_borrower(client_as: Client, case: Case) -> None:
+    collector = client_as("collector")
+    opened = collector.post(f"{API}/cases/{case.pk}/disputes/", {"written": True, "note": "says paid"}, format="json")
+    assert opened.status_code == 201, opened.content
+    assert (opened.json()["written"], opened.json()["resolved_at"]) == (True, None)
+
+    response = log_call(collector, case)  # now: after the dispute opened
+
+    assert response.status_code == 422
+    assert response.json()["error"]["rule"] == "dispute_pause"
+
+
+def test_a_field_visit_with_one_staff_is_refused_and_with_two_is_approved_by_a_supervisor(
+    client_as: Client, case: Case, users: dict[str, User]
+) -> None:
+    Case.objects.filter(pk=case.pk).update(stage="late", max_dpd=100, overdue_amount=Decimal("6000.00"))
+    body = {
+        "planned_at": (timezone.now() + timedelta(days=2)).astimezone(SHANGHAI).replace(hour=10).isoformat(),
+        "address": "北京市东城区 1 号",
+        "reason": "no answer on any number for 30 days",
+        "staff": [users["collector"].pk],
+    }
+    url = f"{API}/cases/{case.pk}/field-visits/"
+    alone = client_as("collector").post(url, body, format="json")
+    assert alone.status_code == 422
+    assert (alone.json()["error"]["code"], list(alone.json()["error"]["fields"])) == ("field_visit_staff", ["staff"])
+
+    pair = client_as("collector").post(
+        url, {**body, "staff": [users["collector"].pk, users["collections_supervisor"].pk]}, format="json"
+    )
+    assert pair.status_code == 201, pair.content
+    approved = client_as("collections_supervisor").post(f"{API}/field-visits/{pair.json()['id']}/approve/")
+
+    assert approved.status_code == 200, approved.content
+    assert approved.json()["status"] == "approved"
