@@ -13,10 +13,8 @@ waiting, so a client handles one error shape rather than a bodiless 204.
 
 from __future__ import annotations
 
-import importlib
 import json
 from datetime import date, datetime
-from types import ModuleType
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -34,7 +32,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from riskdesk.collections import access
+from riskdesk.collections import access, arrangements, bureau, cases, contact, fieldvisits, promises
 from riskdesk.collections.models import (
     Agency,
     Arrangement,
@@ -70,15 +68,6 @@ WORK_CASES = HasRole(ADMIN, SUPERVISOR, COLLECTOR, read=CASE_READERS)
 SUPERVISE = HasRole(ADMIN, SUPERVISOR)
 IS_ADMIN = HasRole(ADMIN)
 LATEST_ATTEMPTS = 10
-
-
-def collections_module(name: str) -> ModuleType:
-    """A collections service module, imported when first called.
-
-    The service modules are written alongside this API; importing them lazily keeps the
-    URL configuration (and so every other page) loadable while one is still missing.
-    """
-    return importlib.import_module(f"riskdesk.collections.{name}")
 
 
 def case_to_act_on(request: Request, case_id: int) -> Case:
@@ -390,15 +379,15 @@ class CaseListApi(APIView):
     )
     def get(self, request: Request) -> Response:
         filters = validated(self.FilterSerializer, request.query_params)
-        cases = access.cases_visible_to(request.user).select_related("borrower", "queue")
+        visible = access.cases_visible_to(request.user).select_related("borrower", "queue")
         queue = filters.pop("queue", None)
         if queue == "mine":
-            cases = cases.filter(assigned_to=request.user)
+            visible = visible.filter(assigned_to=request.user)
         elif queue:
-            cases = cases.filter(queue__code=queue)
+            visible = visible.filter(queue__code=queue)
         lookups = {("borrower_id" if k == "borrower" else k): v for k, v in filters.items()}
         return paginated_response(
-            request=request, view=self, queryset=cases.filter(**lookups), serializer_class=CaseListOutputSerializer
+            request=request, view=self, queryset=visible.filter(**lookups), serializer_class=CaseListOutputSerializer
         )
 
 
@@ -421,7 +410,7 @@ class CaseNextApi(APIView):
         operation_id="cases_next", request=None, responses={200: CaseDetailOutputSerializer, **errors(404, 422)}
     )
     def post(self, request: Request) -> Response:
-        case = collections_module("cases").case_next(collector=request.user)
+        case = cases.case_next(collector=request.user)
         if case is None:
             raise NotFound("queue_empty", "No case is waiting in your queues.")
         return Response(render_case(case))
@@ -443,7 +432,7 @@ class CaseAssignApi(APIView):
     def post(self, request: Request, case_id: int) -> Response:
         case = access.case_for(request.user, case_id)
         data = validated(self.InputSerializer, request.data)
-        case = collections_module("cases").case_assign(case=case, collector=data["collector"], actor=request.user)
+        case = cases.case_assign(case=case, collector=data["collector"], actor=request.user)
         return Response(render_case(case))
 
 
@@ -470,9 +459,7 @@ class CasesReassignApi(APIView):
     def post(self, request: Request) -> Response:
         data = validated(self.InputSerializer, request.data)
         try:
-            moved = collections_module("cases").cases_reassign(
-                case_ids=data["cases"], collector=data["collector"], actor=request.user
-            )
+            moved = cases.cases_reassign(case_ids=data["cases"], collector=data["collector"], actor=request.user)
         except DomainError as refusal:
             # The service names its argument; the client sent "cases".
             refusal.field = "cases" if refusal.field == "case_ids" else refusal.field
@@ -525,27 +512,27 @@ def permitted_party(
     raw = next((name for name in RAW_PARTY_FIELDS if name in request.data), None)
     if raw:
         refuse_party(request, case, raw)
-    point = contact = None
+    point = relative = None
     if data.get("contact_point") is not None:
         point = ContactPoint.objects.filter(pk=data["contact_point"], borrower_id=case.borrower_id).first()
         if point is None:
             refuse_party(request, case, "contact_point")
     if data.get("emergency_contact") is not None:
-        contact = EmergencyContact.objects.filter(pk=data["emergency_contact"], borrower_id=case.borrower_id).first()
-        if contact is None:
+        relative = EmergencyContact.objects.filter(pk=data["emergency_contact"], borrower_id=case.borrower_id).first()
+        if relative is None:
             refuse_party(request, case, "emergency_contact")
-    return point, contact
+    return point, relative
 
 
-def check_party_fits_channel(channel: str, point: ContactPoint | None, contact: EmergencyContact | None) -> None:
+def check_party_fits_channel(channel: str, point: ContactPoint | None, relative: EmergencyContact | None) -> None:
     kinds = POINT_KINDS.get(channel)
     if kinds is None:
         return
-    if point is None and contact is None:
+    if point is None and relative is None:
         raise serializers.ValidationError({"contact_point": ["Pick one of the borrower's contact points."]})
     if point is not None and point.kind not in kinds:
         raise serializers.ValidationError({"contact_point": [f"A {point.kind} contact point cannot take a {channel}."]})
-    if contact is not None and channel not in (Channel.CALL, Channel.SMS):
+    if relative is not None and channel not in (Channel.CALL, Channel.SMS):
         raise serializers.ValidationError({"emergency_contact": ["An emergency contact is reached by call or SMS."]})
 
 
@@ -606,9 +593,9 @@ class CaseAttemptListCreateApi(APIView):
     def post(self, request: Request, case_id: int) -> Response:
         case = case_to_act_on(request, case_id)
         data = validated(self.InputSerializer, request.data)
-        point, contact = permitted_party(request, case, data)
-        check_party_fits_channel(data["channel"], point, contact)
-        attempt = collections_module("contact").contact_attempt_log(
+        point, relative = permitted_party(request, case, data)
+        check_party_fits_channel(data["channel"], point, relative)
+        attempt = contact.contact_attempt_log(
             case=case,
             channel=data["channel"],
             at=data.get("at") or timezone.now(),
@@ -616,7 +603,7 @@ class CaseAttemptListCreateApi(APIView):
             actor=request.user,
             source=ContactAttempt.Source.API,
             contact_point=point,
-            emergency_contact=contact,
+            emergency_contact=relative,
             purpose=data["purpose"],
             note=data["note"],
         )
@@ -655,7 +642,7 @@ class CasePromiseCreateApi(APIView):
         case_loan(case, data["loan"])
         if data["attempt"] is not None and data["attempt"].case_id != case.pk:
             raise serializers.ValidationError({"attempt": ["This attempt is not one of the case's."]})
-        promise = collections_module("promises").promise_create(case=case, actor=request.user, **data)
+        promise = promises.promise_create(case=case, actor=request.user, **data)
         return Response(PromiseOutputSerializer(promise).data, status=status.HTTP_201_CREATED)
 
 
@@ -679,7 +666,7 @@ class CaseArrangementCreateApi(APIView):
         case = case_to_act_on(request, case_id)
         data = validated(self.InputSerializer, request.data)
         case_loan(case, data["loan"])
-        arrangement = collections_module("arrangements").arrangement_request(case=case, actor=request.user, **data)
+        arrangement = arrangements.arrangement_request(case=case, actor=request.user, **data)
         return Response(ArrangementOutputSerializer(arrangement).data, status=status.HTTP_201_CREATED)
 
 
@@ -705,9 +692,7 @@ class ArrangementApproveApi(APIView):
     def post(self, request: Request, arrangement_id: int) -> Response:
         arrangement = visible_arrangement(request, arrangement_id)
         data = validated(self.InputSerializer, request.data)
-        arrangement = collections_module("arrangements").arrangement_approve(
-            arrangement=arrangement, actor=request.user, **data
-        )
+        arrangement = arrangements.arrangement_approve(arrangement=arrangement, actor=request.user, **data)
         return Response(ArrangementOutputSerializer(arrangement).data)
 
 
@@ -727,9 +712,7 @@ class ArrangementRejectApi(APIView):
     def post(self, request: Request, arrangement_id: int) -> Response:
         arrangement = visible_arrangement(request, arrangement_id)
         data = validated(self.InputSerializer, request.data)
-        arrangement = collections_module("arrangements").arrangement_reject(
-            arrangement=arrangement, actor=request.user, **data
-        )
+        arrangement = arrangements.arrangement_reject(arrangement=arrangement, actor=request.user, **data)
         return Response(ArrangementOutputSerializer(arrangement).data)
 
 
@@ -750,9 +733,7 @@ class CaseDisputeCreateApi(APIView):
     def post(self, request: Request, case_id: int) -> Response:
         case = case_to_act_on(request, case_id)
         data = validated(self.InputSerializer, request.data)
-        dispute = collections_module("contact").dispute_open(
-            borrower=case.borrower, case=case, actor=request.user, at=timezone.now(), **data
-        )
+        dispute = contact.dispute_open(borrower=case.borrower, case=case, actor=request.user, at=timezone.now(), **data)
         return Response(DisputeOutputSerializer(dispute).data, status=status.HTTP_201_CREATED)
 
 
@@ -772,7 +753,7 @@ class DisputeResolveApi(APIView):
     def post(self, request: Request, dispute_id: int) -> Response:
         dispute = get_object_or_404(Dispute, pk=dispute_id)
         data = validated(self.InputSerializer, request.data)
-        dispute = collections_module("contact").dispute_resolve(dispute=dispute, actor=request.user, **data)
+        dispute = contact.dispute_resolve(dispute=dispute, actor=request.user, **data)
         return Response(DisputeOutputSerializer(dispute).data)
 
 
@@ -803,7 +784,7 @@ class CaseFieldVisitCreateApi(APIView):
     def post(self, request: Request, case_id: int) -> Response:
         case = case_to_act_on(request, case_id)
         data = validated(self.InputSerializer, request.data)
-        visit = collections_module("fieldvisits").field_visit_request(case=case, actor=request.user, **data)
+        visit = fieldvisits.field_visit_request(case=case, actor=request.user, **data)
         return Response(FieldVisitOutputSerializer(visit).data, status=status.HTTP_201_CREATED)
 
 
@@ -824,9 +805,7 @@ class FieldVisitApproveApi(APIView):
         responses={200: FieldVisitOutputSerializer, **errors(404, 409, 422)},
     )
     def post(self, request: Request, visit_id: int) -> Response:
-        visit = collections_module("fieldvisits").field_visit_approve(
-            visit=visible_visit(request, visit_id), actor=request.user
-        )
+        visit = fieldvisits.field_visit_approve(visit=visible_visit(request, visit_id), actor=request.user)
         return Response(FieldVisitOutputSerializer(visit).data)
 
 
@@ -846,7 +825,7 @@ class FieldVisitRejectApi(APIView):
     def post(self, request: Request, visit_id: int) -> Response:
         visit = visible_visit(request, visit_id)
         data = validated(self.InputSerializer, request.data)
-        visit = collections_module("fieldvisits").field_visit_reject(visit=visit, actor=request.user, **data)
+        visit = fieldvisits.field_visit_reject(visit=visit, actor=request.user, **data)
         return Response(FieldVisitOutputSerializer(visit).data)
 
 
@@ -873,7 +852,7 @@ class FieldVisitRecordApi(APIView):
         visit = get_object_or_404(FieldVisit, pk=visit_id)
         case_to_act_on(request, visit.case_id)
         data = validated(self.InputSerializer, request.data)
-        visit = collections_module("fieldvisits").field_visit_record(visit=visit, actor=request.user, **data)
+        visit = fieldvisits.field_visit_record(visit=visit, actor=request.user, **data)
         return Response(FieldVisitOutputSerializer(visit).data)
 
 
@@ -898,7 +877,7 @@ class CasePlaceApi(APIView):
     def post(self, request: Request, case_id: int) -> Response:
         case = access.case_for(request.user, case_id)
         data = validated(self.InputSerializer, request.data)
-        collections_module("cases").case_place_with_agency(case=case, actor=request.user, **data)
+        cases.case_place_with_agency(case=case, actor=request.user, **data)
         return Response(render_case(case))
 
 
@@ -922,7 +901,7 @@ class CaseRecallApi(APIView):
     def post(self, request: Request, case_id: int) -> Response:
         case = access.case_for(request.user, case_id)
         data = validated(self.InputSerializer, request.data)
-        collections_module("cases").case_recall_from_agency(case=case, actor=request.user, **data)
+        cases.case_recall_from_agency(case=case, actor=request.user, **data)
         return Response(render_case(case))
 
 
@@ -942,7 +921,7 @@ class CaseEscalateLegalApi(APIView):
     def post(self, request: Request, case_id: int) -> Response:
         case = access.case_for(request.user, case_id)
         data = validated(self.InputSerializer, request.data)
-        collections_module("cases").case_escalate_legal(case=case, actor=request.user, **data)
+        cases.case_escalate_legal(case=case, actor=request.user, **data)
         return Response(render_case(case))
 
 
@@ -963,7 +942,7 @@ class CaseWriteOffReviewApi(APIView):
     def post(self, request: Request, case_id: int) -> Response:
         case = access.case_for(request.user, case_id)
         data = validated(self.InputSerializer, request.data)
-        collections_module("cases").case_write_off_review_decide(case=case, actor=request.user, **data)
+        cases.case_write_off_review_decide(case=case, actor=request.user, **data)
         return Response(render_case(case))
 
 
@@ -993,10 +972,7 @@ POLICY_RULES = [
 
 
 def preset_values(preset: str) -> dict[str, Any]:
-    """The preset's rule values, as far as contact.PRESETS gives them as a mapping."""
-    presets = getattr(collections_module("contact"), "PRESETS", {})
-    values = presets.get(preset, {}) if isinstance(presets, dict) else {}
-    return values if isinstance(values, dict) else {}
+    return contact.PRESETS.get(preset, {})
 
 
 class ContactPolicyOutputSerializer(serializers.ModelSerializer):
@@ -1056,7 +1032,7 @@ class ContactPolicyListCreateApi(APIView):
         if not isinstance(request.data, dict):
             raise serializers.ValidationError({"non_field_errors": ["Send a JSON object."]})
         data = dict(validated(self.InputSerializer, request.data))
-        policy = collections_module("contact").contact_policy_create(
+        policy = contact.contact_policy_create(
             preset=data.pop("preset"), effective_from=data.pop("effective_from"), actor=request.user, **data
         )
         return Response(ContactPolicyOutputSerializer(policy).data, status=status.HTTP_201_CREATED)
@@ -1138,7 +1114,7 @@ class BureauExportApi(APIView):
     )
     def get(self, request: Request, month_end: str) -> HttpResponse:
         day = month_end_date(month_end)
-        export = collections_module("bureau").bureau_export_generate(month_end=day, actor=request.user)
+        export = bureau.bureau_export_generate(month_end=day, actor=request.user)
         response = HttpResponse(export.content, content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="bureau-{day.isoformat()}.csv"'
         response["X-Content-SHA256"] = export.sha256
