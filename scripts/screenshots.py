@@ -60,17 +60,24 @@ def seed() -> dict[str, int]:
         },
     )
     people = [
-        ("张伟", "110101198703150012", "13800138001"),
-        ("李娜", "310104199208200028", "13900139002"),
-        ("王芳", "440305199510210043", "13700137003"),
-        ("刘洋", "510107198812050056", "13600136004"),
-        ("陈静", "330106199001010069", "13500135005"),
-        ("杨磊", "120102198506060071", "13400134006"),
+        ("张伟", "110101198703150012", "13800138001", "13911112222"),
+        ("李娜", "310104199208200028", "13900139002", ""),
+        ("王芳", "440305199510210043", "13700137003", ""),
+        ("刘洋", "510107198812050056", "13600136004", ""),
+        ("陈静", "330106199001010069", "13500135005", ""),
+        ("杨磊", "120102198506060071", "13400134006", ""),
     ]
     lines = []
-    for name, national_id, phone in people:
+    for name, national_id, phone, work_phone in people:
+        phones = [{"number": phone, "label": "mobile"}] + (
+            [{"number": work_phone, "label": "work"}] if work_phone else []
+        )
         borrower = services.borrower_register(
-            name=name, national_id=national_id, phones=[{"number": phone, "label": "mobile"}]
+            name=name,
+            national_id=national_id,
+            phones=phones,
+            email=f"{national_id[-4:]}@example.com",
+            emergency_contacts=[{"name": "赵敏", "phone": "13612345678", "relationship": "sibling", "consent": True}],
         )
         lines.append(services.credit_line_open(borrower=borrower, limit=Decimal("50000.00"), on=date(2026, 3, 1)))
 
@@ -122,7 +129,49 @@ def seed() -> dict[str, int]:
     originate(lines[4], "8000.00", 6, date(2026, 10, 8), method="interest_first")
     originate(lines[5], "15000.00", 24, date(2026, 6, 28))
     nightly.close_days(as_of=AS_OF)
-    return {"overdue": overdue.pk, "cured": cured.pk, "in_grace": in_grace.pk}
+    return {"overdue": overdue.pk, "cured": cured.pk, "in_grace": in_grace.pk, **seed_collections(overdue)}
+
+
+def seed_collections(overdue: object) -> dict[str, int]:
+    """The overdue borrower's case, assigned to the collector, with a day of attempts and a promise."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from django.contrib.auth.models import User
+
+    from riskdesk.collections import cases, contact, promises
+    from riskdesk.collections.models import Case
+
+    shanghai = ZoneInfo("Asia/Shanghai")
+    collector, supervisor = User.objects.get(username="collector"), User.objects.get(username="collections_supervisor")
+    case = Case.objects.get(borrower=overdue.borrower, status=Case.Status.OPEN)
+    cases.case_assign(case=case, collector=collector, actor=supervisor)
+    mobile, work = overdue.borrower.contact_points.filter(kind="phone").order_by("id")
+    contact.contact_restriction_add(
+        borrower=overdue.borrower, kind="opt_out", channel="sms", actor=collector, reason="asked on the phone"
+    )
+    day = [
+        (datetime(2026, 11, 22, 10, 5, tzinfo=shanghai), mobile, "no_answer", ""),
+        (datetime(2026, 11, 22, 14, 40, tzinfo=shanghai), work, "wrong_number", "not his office any more"),
+        (datetime(2026, 11, 22, 19, 15, tzinfo=shanghai), mobile, "promise_to_pay", "will pay on Friday"),
+        (datetime(2026, 11, 22, 22, 20, tzinfo=shanghai), mobile, "no_answer", ""),
+    ]
+    for at, point, outcome, note in day:
+        try:
+            contact.contact_attempt_log(
+                case=case,
+                channel="call",
+                at=at,
+                outcome=outcome,
+                actor=collector,
+                source="collector",
+                contact_point=point,
+                note=note,
+            )
+        except contact.ContactBlocked:
+            pass  # the 22:20 call falls in quiet hours: recorded as blocked, as on the desk
+    promises.promise_create(case=case, amount=Decimal("1000.00"), due_on=date(2026, 11, 27), actor=collector)
+    return {"case": case.pk}
 
 
 def shoot(base: str, out: Path) -> None:
@@ -159,7 +208,47 @@ def shoot(base: str, out: Path) -> None:
         page.wait_for_load_state()
         page.goto(f"{base}/loans/3/")
         page.screenshot(path=out / "loan-in-grace-collector-en.png", full_page=True)
+        page.close()
+        for lang in ("en", "zh-hans"):
+            shoot_case_page(browser, base, out, lang)
+        shoot_team_page(browser, base, out)
         browser.close()
+
+
+def shoot_case_page(browser: object, base: str, out: Path, lang: str) -> None:
+    """The collector's case page, after trying an SMS the gate blocks (the borrower opted out of SMS)."""
+    suffix = "en" if lang == "en" else "zh"
+    page = browser.new_page(viewport={"width": 1440, "height": 1000}, locale=lang)
+    page.goto(f"{base}/login/")
+    page.evaluate(f"document.cookie = 'django_language={lang}; path=/'")
+    page.fill("#id_username", "collector")
+    page.fill("#id_password", "pw-collector")
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+    page.screenshot(path=out / f"collections-queue-{suffix}.png", full_page=True)
+    page.click("table.queue tbody tr a")
+    page.wait_for_load_state()
+    page.select_option("#attempt-form select[name=contact_point]", index=0)  # the mobile: phones come first
+    page.select_option("#attempt-form select[name=channel]", "sms")
+    page.select_option("#attempt-form select[name=outcome]", "sent")
+    page.click("#attempt-form button[type=submit]")
+    page.wait_for_selector("#attempt-result:not([hidden])")
+    page.wait_for_timeout(1800)  # let the new timeline entry's highlight fade
+    page.screenshot(path=out / f"collections-case-{suffix}.png", full_page=True)
+    page.close()
+
+
+def shoot_team_page(browser: object, base: str, out: Path) -> None:
+    """The supervisor's team page: queues, workloads against caps, approvals, bulk reassignment."""
+    page = browser.new_page(viewport={"width": 1440, "height": 1000}, locale="en")
+    page.goto(f"{base}/login/")
+    page.evaluate("document.cookie = 'django_language=en; path=/'")
+    page.fill("#id_username", "collections_supervisor")
+    page.fill("#id_password", "pw-collections_supervisor")
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+    page.screenshot(path=out / "collections-team-en.png", full_page=True)
+    page.close()
 
 
 def main() -> None:

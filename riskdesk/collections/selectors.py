@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -25,6 +25,7 @@ from riskdesk.collections.models import (
     Promise,
     Purpose,
     Queue,
+    Stage,
 )
 from riskdesk.core import masking, roles
 from riskdesk.core.dates import business_today
@@ -41,6 +42,9 @@ CHANNELS_BY_KIND = {
     ContactPoint.Kind.EMAIL: (Channel.EMAIL,),
     ContactPoint.Kind.APP: (Channel.PUSH,),
 }
+
+# Phones first: a collector's work is calls; then email, then the app.
+KIND_ORDER = [ContactPoint.Kind.PHONE, ContactPoint.Kind.EMAIL, ContactPoint.Kind.APP]
 
 
 # -- the collector's queue ---------------------------------------------------------------
@@ -117,6 +121,8 @@ class PartyState:
 def masked_contact_point(point: ContactPoint) -> str:
     if point.kind == ContactPoint.Kind.EMAIL:
         return masking.mask_email(point.value)
+    if point.kind == ContactPoint.Kind.APP:
+        return point.value  # the app's own id for the borrower ("app:<id>"), no personal data
     return masking.mask_phone(point.value)
 
 
@@ -192,7 +198,8 @@ def loan_summary(loan: Loan, as_of: date) -> LoanSummary:
 def contact_point_states(case: Case, at: datetime) -> list[PartyState]:
     """Each registered contact point, asked of the gate on its first channel."""
     states = []
-    for point in case.borrower.contact_points.order_by("kind", "id"):
+    points = sorted(case.borrower.contact_points.all(), key=lambda point: (KIND_ORDER.index(point.kind), point.pk))
+    for point in points:
         channel = CHANNELS_BY_KIND.get(point.kind, (Channel.CALL,))[0]
         decision = gate.contact_check(
             case=case, borrower=case.borrower, channel=channel, at=at, contact_point=point, purpose=Purpose.COLLECT
@@ -234,14 +241,19 @@ def case_timeline(case: Case, loans: list[Loan]) -> list[TimelineEntry]:
     attempts = attempts.select_related("contact_point", "emergency_contact", "actor", "policy")
     entries = [TimelineEntry(a.at, "attempt", a) for a in attempts.order_by("-at", "-id")[:TIMELINE_LIMIT]]
     entries += [TimelineEntry(p.created_at, "promise", p) for p in case.promises.select_related("created_by")]
-    payments = Payment.objects.filter(loan__in=loans).order_by("-created_at")[:TIMELINE_LIMIT]
-    entries += [TimelineEntry(p.created_at, "payment", p) for p in payments]
+    payments = Payment.objects.filter(loan__in=loans).order_by("-value_date", "-id")[:TIMELINE_LIMIT]
+    # A payment belongs to the story on its value date, the day the borrower paid, not when it was keyed in.
+    entries += [TimelineEntry(start_of(p.value_date), "payment", p) for p in payments]
     for arrangement in case.arrangements.select_related("loan", "requested_by", "decided_by"):
         entries.append(TimelineEntry(arrangement.requested_at, "arrangement", arrangement))
     entries += [TimelineEntry(v.planned_at, "field_visit", v) for v in case.field_visits.all()]
     actions = AuditLog.objects.filter(entity_type=Case._meta.label_lower, entity_id=str(case.pk))
     entries += [TimelineEntry(row.at, "action", row) for row in actions.select_related("actor")[:TIMELINE_LIMIT]]
     return sorted(entries, key=lambda entry: entry.at, reverse=True)
+
+
+def start_of(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
 
 
 def case_page(case: Case, *, at: datetime | None = None) -> CasePage:
@@ -286,13 +298,14 @@ class Workload:
         return self.open_cases >= self.cap
 
 
-def queue_counts() -> QuerySet[Queue]:
-    """Each queue with its open and unassigned case counts."""
+def queue_counts() -> list[Queue]:
+    """Each queue with its open and unassigned case counts, early stages first."""
     open_cases = Q(cases__status=Case.Status.OPEN)
-    return Queue.objects.annotate(
+    queues = Queue.objects.annotate(
         open_count=Count("cases", filter=open_cases),
         unassigned_count=Count("cases", filter=open_cases & Q(cases__assigned_to__isnull=True)),
-    ).order_by("stage", "code")
+    )
+    return sorted(queues, key=lambda queue: (Stage.values.index(queue.stage), queue.code))
 
 
 def collectors() -> QuerySet[User]:
