@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from riskdesk.collections import access, compliance, promises, selectors
+from riskdesk.collections import access, arrangements, compliance, fieldvisits, promises, selectors
 from riskdesk.collections import cases as case_services
 from riskdesk.collections.forms import (
     ArrangementRequestForm,
@@ -180,8 +180,6 @@ def promise_create(request: HttpRequest, case_id: int) -> HttpResponse:
 @require_POST
 @login_required
 def arrangement_request(request: HttpRequest, case_id: int) -> HttpResponse:
-    from riskdesk.collections import arrangements
-
     case = case_to_act_on(request, case_id)
     form = ArrangementRequestForm(request.POST, case=case)
     if not form.is_valid():
@@ -308,8 +306,6 @@ def decide(request: HttpRequest, approve: Decider, reject: Decider, done: str) -
 @require_POST
 @role_required(*SUPERVISING_ROLES)
 def arrangement_decide(request: HttpRequest, arrangement_id: int) -> HttpResponse:
-    from riskdesk.collections import arrangements
-
     arrangement = get_object_or_404(Arrangement, pk=arrangement_id)
     return decide(
         request,
@@ -322,8 +318,6 @@ def arrangement_decide(request: HttpRequest, arrangement_id: int) -> HttpRespons
 @require_POST
 @role_required(*SUPERVISING_ROLES)
 def field_visit_decide(request: HttpRequest, visit_id: int) -> HttpResponse:
-    from riskdesk.collections import fieldvisits
-
     visit = get_object_or_404(FieldVisit, pk=visit_id)
     return decide(
         request,

@@ -13,7 +13,7 @@ from django.test import Client
 from django.urls import reverse
 
 from riskdesk.collections import cases, gate
-from riskdesk.collections.models import Case, CollectorProfile, ContactAttempt, ContactPolicy, Stage
+from riskdesk.collections.models import Arrangement, Case, CollectorProfile, ContactAttempt, ContactPolicy, Stage
 from riskdesk.core import roles
 from riskdesk.core.models import AuditLog
 from riskdesk.lending.models import Borrower, Loan
@@ -338,3 +338,54 @@ def test_a_bulk_reassign_with_no_case_ticked_changes_nothing(
     )
     assert [str(m) for m in response.context["messages"]] == ["Cases: Tick at least one case."]
     assert Case.objects.get(pk=case.pk).assigned_to == users["collector"]
+
+
+def requested_arrangement(case: Case, collector: User) -> Arrangement:
+    return Arrangement.objects.create(
+        case=case, loan=case.loans.get(), kind="extension", months=3, reason="lost job", requested_by=collector
+    )
+
+
+def test_an_arrangement_requested_from_the_case_page_waits_for_a_supervisor(users: dict[str, User], case: Case) -> None:
+    loan = case.loans.get()
+    client_for(users["collector"]).post(
+        reverse("collections_arrangement", args=[case.pk]),
+        {"loan": loan.pk, "kind": "extension", "months": "3", "reason": "lost job in October"},
+    )
+    arrangement = case.arrangements.get()
+    assert (arrangement.loan, arrangement.kind, arrangement.months, arrangement.status) == (
+        loan,
+        "extension",
+        3,
+        Arrangement.Status.REQUESTED,
+    )
+    team = client_for(users["collections_supervisor"]).get(reverse("collections_team"))
+    assert team.context["approvals"].arrangements == [arrangement]
+
+
+def test_a_supervisor_rejects_an_arrangement_with_a_note(users: dict[str, User], case: Case) -> None:
+    arrangement = requested_arrangement(case, users["collector"])
+    client_for(users["collections_supervisor"]).post(
+        reverse("collections_arrangement_decide", args=[arrangement.pk]),
+        {"decision": "reject", "note": "income not documented"},
+    )
+    arrangement.refresh_from_db()
+    assert (arrangement.status, arrangement.decision_note) == (Arrangement.Status.REJECTED, "income not documented")
+
+
+def test_a_rejection_without_a_note_is_refused_and_changes_nothing(users: dict[str, User], case: Case) -> None:
+    arrangement = requested_arrangement(case, users["collector"])
+    response = client_for(users["collections_supervisor"]).post(
+        reverse("collections_arrangement_decide", args=[arrangement.pk]), {"decision": "reject"}, follow=True
+    )
+    assert [str(m) for m in response.context["messages"]] == ["Say why when you reject."]
+    arrangement.refresh_from_db()
+    assert arrangement.status == Arrangement.Status.REQUESTED
+
+
+def test_a_collector_may_not_decide_an_arrangement(users: dict[str, User], case: Case) -> None:
+    arrangement = requested_arrangement(case, users["collector"])
+    response = client_for(users["collector"]).post(
+        reverse("collections_arrangement_decide", args=[arrangement.pk]), {"decision": "approve"}
+    )
+    assert response.status_code == 403
