@@ -3,7 +3,8 @@
 Close of day step 4 (`collections.cases`), per id-range chunk of borrowers, for business date D
 (the loans' dpd, grace_end, overdue_amount and bucket are as of D after step 1):
   * a borrower's facts from their active loans with days past due: worst days past due,
-    overdue amount, expected loss, and whether any loan is past grace end by more than its
+    overdue amount, expected loss = sum over loans of PD x overdue amount (PD: Loan.risk_pd
+    when scoring set it, else DEFAULT_PD_BY_BUCKET of the loan's bucket), and whether any loan is past grace end by more than its
     grace policy's `case_open_after_days` (the policy in force on the loan's oldest overdue
     due date, D - dpd: the product's own version, else the all-products one);
   * a borrower with such a loan and no open case gets one; an open case takes the day's facts;
@@ -97,7 +98,7 @@ def _contains(haystack: str, needle: str) -> str:
 
 
 def borrower_chunks(_: date) -> list[tuple[int, int]]:
-    """Id ranges of the borrowers with a loan past due or an open case."""
+    """Id ranges of the borrowers with a loan past due or an open case (as many ids per chunk as loans in step 1)."""
     ranges = [
         Loan.objects.filter(dpd__gt=0).aggregate(lo=Min("borrower_id"), hi=Max("borrower_id")),
         Case.objects.filter(status=Case.Status.OPEN).aggregate(lo=Min("borrower_id"), hi=Max("borrower_id")),
@@ -185,6 +186,11 @@ def _collect_facts(day: date, lo: int, hi: int) -> None:
     _execute(f"ALTER TABLE {FACTS} ADD COLUMN worst_bucket varchar(8)")
     _execute(f"ALTER TABLE {FACTS} ADD COLUMN stage varchar(16)")
     _execute(f"UPDATE {FACTS} SET worst_bucket = COALESCE({worst_bucket}, ''), stage = {_stage_sql('max_dpd')}")
+    # Cases are looked up here per borrower; the case table's statistics lag behind a
+    # night that just opened thousands, and a nested loop over an unindexed table is quadratic.
+    _execute(f"CREATE INDEX {FACTS}_borrower ON {FACTS} (borrower_id)")
+    if is_postgres():
+        _execute(f"ANALYZE {FACTS}")
 
 
 def _open_cases(day: date) -> int:
