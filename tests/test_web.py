@@ -27,7 +27,7 @@ def test_pages_require_login(client: Client, url: str) -> None:
 
 def test_login_with_password_lands_on_the_role_home(client: Client, users: dict[str, User]) -> None:
     response = client.post(reverse("login"), {"username": "collector", "password": "pw-collector"}, follow=True)
-    assert response.redirect_chain[-1][0] == reverse("loan_search")
+    assert response.redirect_chain[-1][0] == reverse("collections_queue")
 
 
 def test_login_page_renders(client: Client, db: None) -> None:
@@ -41,8 +41,8 @@ def test_login_page_renders(client: Client, db: None) -> None:
     [
         ("admin", "operations"),
         ("risk_officer", "loan_search"),
-        ("collections_supervisor", "loan_search"),
-        ("collector", "loan_search"),
+        ("collections_supervisor", "collections_team"),
+        ("collector", "collections_queue"),
     ],
 )
 def test_home_redirects_by_role(users: dict[str, User], role: str, target: str) -> None:
