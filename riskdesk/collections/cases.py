@@ -223,7 +223,11 @@ def _open_cases(day: date) -> int:
 
 
 def _update_cases(day: date) -> int:
-    """The day's facts onto open cases that changed; reaching write-off review puts one up for decision."""
+    """The day's facts onto open cases that changed.
+
+    Reaching write-off review puts a case up for decision; leaving it undecided (paid back
+    under 181 days) takes it off again. A decision already made stays.
+    """
     return _execute(
         f"""
         UPDATE collections_case
@@ -231,6 +235,8 @@ def _update_cases(day: date) -> int:
             overdue_amount = f.overdue_amount, expected_loss = f.expected_loss, updated_on = {date_param()},
             write_off_review = CASE WHEN f.stage = '{Stage.WRITE_OFF_REVIEW.value}'
                                      AND collections_case.write_off_review = '' THEN 'pending'
+                                    WHEN f.stage <> '{Stage.WRITE_OFF_REVIEW.value}'
+                                     AND collections_case.write_off_review = 'pending' THEN ''
                                     ELSE collections_case.write_off_review END
         FROM {FACTS} f
         WHERE collections_case.borrower_id = f.borrower_id AND collections_case.status = 'open'

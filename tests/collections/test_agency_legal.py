@@ -233,3 +233,17 @@ def test_a_decided_review_is_not_put_up_again_by_close_of_day(
     cases.cases_refresh(date(2026, 9, 16))
     case.refresh_from_db()
     assert (case.stage, case.write_off_review) == ("write_off_review", "rejected")
+
+
+def test_a_pending_review_is_withdrawn_when_the_case_drops_below_write_off(
+    make_loan: Callable[..., Loan], borrower: Borrower
+) -> None:
+    loan = make_loan()
+    Loan.objects.filter(pk=loan.pk).update(
+        dpd=181, bucket="M7+", overdue_amount=D("9000.00"), grace_end=date(2026, 3, 3), in_grace=False
+    )
+    cases.cases_refresh(date(2026, 9, 15))
+    Loan.objects.filter(pk=loan.pk).update(dpd=150, bucket="M5", overdue_amount=D("4000.00"))
+    cases.cases_refresh(date(2026, 9, 16))
+    case = Case.objects.get(borrower=borrower)
+    assert (case.stage, case.write_off_review) == ("late", "")

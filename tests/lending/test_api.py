@@ -17,6 +17,7 @@ from django.contrib.auth.models import User
 from rest_framework.response import Response
 from rest_framework.test import APIClient
 
+from riskdesk import nightly
 from riskdesk.core.models import AuditLog, JobRun
 from riskdesk.lending.models import (
     AutodebitFailure,
@@ -769,10 +770,9 @@ def test_an_admin_closes_the_days_and_reads_the_job_runs(client_as: Client, bull
     assert body["closed_days"][0] == "2026-11-01" and body["closed_days"][-1] == "2026-11-22"
     assert len(body["closed_days"]) == 22
     runs = client_as("risk_officer").get(f"{API}/operations/job-runs/?business_date=2026-11-22").json()
-    assert sorted((r["step"], r["status"], r["business_date"]) for r in runs["results"]) == [
-        ("lending.day_state", "done", "2026-11-22"),
-        ("lending.snapshot", "done", "2026-11-22"),
-    ]
+    assert sorted((r["step"], r["status"], r["business_date"]) for r in runs["results"]) == sorted(
+        (step.name, "done", "2026-11-22") for step in nightly.STEPS
+    )
     assert runs["results"][0]["chunks_done"] == runs["results"][0]["chunks_total"]
     again = client_as("admin").post(f"{API}/operations/close-day/", {"as_of": "2026-11-22"}, format="json")
     assert (again.status_code, again.json()["closed_days"]) == (202, [])
