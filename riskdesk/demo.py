@@ -13,12 +13,14 @@ business date pinned to the simulated day + 1 (services refuse future dates).
 
 from __future__ import annotations
 
+import contextlib
 import random
+import zoneinfo
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
@@ -28,6 +30,8 @@ from django.db import transaction
 from django.db.models import Count
 
 from riskdesk import nightly
+from riskdesk.collections import cases, contact, promises
+from riskdesk.collections.models import Case, ContactAttempt, Reminder
 from riskdesk.core import roles
 from riskdesk.core.dates import add_months, business_today
 from riskdesk.core.errors import DomainError
@@ -453,6 +457,7 @@ class DemoBook:
             self.report.days += 1
             if on_day:
                 on_day(day)
+        DemoCollections(seed=self.seed, day=self.last_day).run()
         return self.report
 
     def simulate_day(self, day: date) -> None:
@@ -568,6 +573,87 @@ def payment_for(loan: Loan, action: Action) -> tuple[str, Decimal]:
     return Payment.Kind.REGULAR, due
 
 
+# -- a day of collections work ----------------------------------------------------
+
+
+# What a collector's calls came to, weighted as an early-stage desk sees them.
+CALL_OUTCOMES = (
+    ("no_answer", 5),
+    ("busy", 1),
+    ("right_party", 2),
+    ("promise_to_pay", 2),
+    ("refusal", 1),
+    ("hardship_request", 1),
+)
+
+
+class DemoCollections:
+    """Yesterday on the collections desk: collectors take their next cases and call.
+
+    Every call goes through the compliance gate like a real one. One late call per
+    collector (22:15 borrower-local) shows what the gate does with it: blocked and
+    recorded with its rule. Promises follow the calls that ended in one.
+    """
+
+    CASES_PER_COLLECTOR = 8
+
+    def __init__(self, *, seed: int, day: date) -> None:
+        self.rng = random.Random(f"{seed}:collections")
+        self.day = day
+
+    def run(self) -> None:
+        for username in ("collector1", "collector2"):
+            collector = User.objects.get(username=username)
+            for k in range(self.CASES_PER_COLLECTOR):
+                case = cases.case_next(collector=collector)
+                if case is None:
+                    break
+                self._work(case, collector, late_call=k == 0)
+
+    def _work(self, case: Case, collector: User, *, late_call: bool) -> None:
+        borrower = case.borrower
+        zone = zoneinfo.ZoneInfo(borrower.timezone)
+        phone = borrower.contact_points.filter(kind="phone").first()
+        if phone is None:
+            return
+        outcomes, weights = zip(*CALL_OUTCOMES, strict=True)
+        for hour, minute in ((10, 5), (15, 40)):
+            at = datetime.combine(self.day, time(hour, minute), tzinfo=zone)
+            outcome = self.rng.choices(outcomes, weights)[0]
+            try:
+                attempt = contact.contact_attempt_log(
+                    case=case,
+                    channel="call",
+                    at=at,
+                    outcome=outcome,
+                    actor=collector,
+                    source="collector",
+                    contact_point=phone,
+                    note="demo call",
+                )
+            except DomainError:
+                return  # blocked by the gate (recorded) or refused: a collector moves on
+            if outcome == "promise_to_pay":
+                amount = min(case.overdue_amount, quantize_money(case.overdue_amount * Decimal("0.6") + 50))
+                with contextlib.suppress(DomainError):
+                    promises.promise_create(
+                        case=case, amount=amount, due_on=self.day + timedelta(days=4), actor=collector, attempt=attempt
+                    )
+                return
+        if late_call:
+            with contextlib.suppress(DomainError):
+                contact.contact_attempt_log(
+                    case=case,
+                    channel="call",
+                    at=datetime.combine(self.day, time(22, 15), tzinfo=zone),
+                    outcome="no_answer",
+                    actor=collector,
+                    source="collector",
+                    contact_point=phone,
+                    note="demo: a call after hours",
+                )
+
+
 # -- the summary -------------------------------------------------------------------
 
 
@@ -588,4 +674,12 @@ def book_summary() -> dict[str, object]:
         "open loans by bucket": by_bucket,
         "frozen lines": CreditLine.objects.filter(status=CreditLine.Status.FROZEN).count(),
         "closed days": ClosedDay.objects.count(),
+        "open cases by stage": dict(
+            Case.objects.filter(status=Case.Status.OPEN).values_list("stage").annotate(n=Count("id")).order_by("stage")
+        ),
+        "contact attempts": {
+            "allowed": ContactAttempt.objects.filter(allowed=True).count(),
+            "blocked by the gate": ContactAttempt.objects.filter(allowed=False).count(),
+        },
+        "reminders": dict(Reminder.objects.values_list("status").annotate(n=Count("id")).order_by("status")),
     }
