@@ -92,9 +92,9 @@ def _insert_planned(send_on: date, rungs: list[Rung], lo: int, hi: int) -> int:
     values = ", ".join(f"(%s, %s, {d}, %s)" for _ in rungs)
     unpaid = "i.principal_due + i.interest_due - i.principal_paid - i.interest_paid"
     sql = f"""
-        WITH rung(step_id, anchor, anchor_date, past_due) AS (VALUES {values})
         INSERT INTO collections_reminder (installment_id, step_id, loan_id, borrower_id, planned_for,
                                           status, tries, channel, detail)
+        WITH rung(step_id, anchor, anchor_date, past_due) AS (VALUES {values})
         SELECT i.id, rung.step_id, l.id, l.borrower_id, {d}, 'planned', 0, '', ''
         FROM rung
         JOIN lending_installment i
