@@ -105,7 +105,11 @@ def test_delivery_status_is_recorded_with_its_time_and_an_audit_row() -> None:
     assert message.status == "delivered"
     assert message.status_at is not None
     audit = AuditLog.objects.get(action="outbox.delivery")
-    assert (audit.entity_id, audit.before, audit.after) == (str(message.pk), {"status": "queued"}, {"status": "delivered"})
+    assert (audit.entity_id, audit.before, audit.after) == (
+        str(message.pk),
+        {"status": "queued"},
+        {"status": "delivered"},
+    )
 
 
 def test_an_unknown_delivery_status_is_refused() -> None:
