@@ -37,6 +37,7 @@ from riskdesk.lending.models import Borrower, ContactPoint, Installment, Loan
 
 STEP_NAME = "collections.reminders"
 DISPATCH_BATCH = 20
+STALE_AFTER_DAYS = 1
 # Rules that refuse one channel or contact point only: the next channel may still go.
 CHANNEL_RULES = frozenset(
     {"not_permitted_party", "contact_point_dead", "opt_out", "template_not_approved", "third_party_template"}
@@ -212,6 +213,10 @@ def _no_longer_due(reminder: Reminder, today: date) -> str:
     # "Due in 3 days" must not arrive after the due date (a reminder held back by the gate).
     if step.anchor == ReminderStep.Anchor.DUE_DATE and step.offset_days < 0 and inst.due_date < today:
         return "stale: the due date has passed"
+    # A reminder speaks of its own day; one the gate held overnight may still go the next
+    # morning, but older ones (the dispatcher was down) are left to the ladder's next rung.
+    if reminder.planned_for < today - timedelta(days=STALE_AFTER_DAYS):
+        return f"stale: planned for {reminder.planned_for}"
     return ""
 
 

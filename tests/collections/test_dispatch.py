@@ -186,6 +186,25 @@ def test_a_reminder_whose_installment_was_paid_meanwhile_is_skipped(overdue_remi
 
 
 @pytest.mark.django_db
+def test_a_reminder_whose_day_passed_long_ago_is_skipped_as_stale(overdue_reminder: Reminder, settings: Any) -> None:
+    # Planned for 2026-11-27; the dispatcher was down until the 29th.
+    settings.BUSINESS_DATE_OVERRIDE = "2026-11-29"
+
+    assert reminders_dispatch(now=datetime(2026, 11, 29, 10, 0, tzinfo=SHANGHAI)) == {"skipped": 1}
+
+    overdue_reminder.refresh_from_db()
+    assert (overdue_reminder.status, overdue_reminder.detail) == ("skipped", "stale: planned for 2026-11-27")
+    assert sent_outbox() == []
+
+
+@pytest.mark.django_db
+def test_a_reminder_held_overnight_still_goes_the_next_morning(overdue_reminder: Reminder, settings: Any) -> None:
+    settings.BUSINESS_DATE_OVERRIDE = "2026-11-28"
+
+    assert reminders_dispatch(now=datetime(2026, 11, 28, 8, 0, tzinfo=SHANGHAI)) == {"sent": 1}
+
+
+@pytest.mark.django_db
 def test_the_bureau_notice_goes_by_letter_to_the_registered_address(loan: Loan, settings: Any) -> None:
     settings.BUSINESS_DATE_OVERRIDE = "2026-12-19"
     reminders_plan(date(2026, 12, 18))
