@@ -26,6 +26,7 @@ from django.db import connection, transaction
 from django.db.models import Exists, Max, Min, OuterRef, QuerySet
 from django.utils import timezone
 
+from riskdesk.collections.arrangements import arrangements_review
 from riskdesk.collections.models import (
     Agency,
     AgencyPlacement,
@@ -131,10 +132,12 @@ def cases_refresh(day: date) -> RowCounts:
 
 
 def cases_finish(day: date) -> RowCounts:
-    """Once the chunks are done: decide the promises whose window ended."""
-    counts = promises_decide(day)
-    # integrator: arrangements_review(day)
-    return counts
+    """Once the chunks are done: decide the promises whose window ended and review arrangements.
+
+    A broken arrangement lifts the gate's arrangement pause, so collection resumes on
+    the case the chunks kept open (its loan is overdue again).
+    """
+    return {**promises_decide(day), **arrangements_review(day)}
 
 
 def _default_pd_sql() -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db import migrations, models
+from django.db import migrations
 
 # (code, name, stage)
 QUEUES = [
@@ -43,14 +43,5 @@ def backwards(apps, schema_editor):  # type: ignore[no-untyped-def]
 class Migration(migrations.Migration):
     dependencies = [("collections", "0002_default_contact_policy")]
     operations = [
-        # An empty bound means "any amount", not 0.00 (money_field's default).
-        *(
-            migrations.AlterField(
-                model_name="routingrule",
-                name=name,
-                field=models.DecimalField(blank=True, decimal_places=2, default=None, max_digits=14, null=True),
-            )
-            for name in ("min_overdue", "max_overdue")
-        ),
         migrations.RunPython(forwards, backwards),
     ]
