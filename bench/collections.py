@@ -8,8 +8,9 @@ the database is dropped and created). Steps:
      gets a phone and the app as contact points (the generated book has none);
   2. close AS_OF in a child process: the wall time of each step, steps 4 (collections.cases,
      when present) and 5 (collections.reminders) among them;
-  3. the planning baseline, in this process: a plain ORM loop over a sample of loans, installment
-     by installment and step by step, get_or_create per reminder, rolled back;
+  3. the baselines, in this process, rolled back: step 4 as a plain ORM loop over a sample of
+     borrowers (read loans, open/update/route/close the case); step 5 over a sample of loans,
+     installment by installment and step by step, get_or_create per reminder;
   4. the dispatcher on the reminders due AS_OF + 1 at 10:00 borrower time (claims in batches,
      sends in the claim's transaction), then the baseline on as many more: one transaction
      per reminder, every lookup its own query; both through the same compliance gate;
@@ -135,6 +136,57 @@ def plan_baseline(sample: int, seed: int = 7) -> tuple[int, float]:
     return len(chosen), elapsed
 
 
+def cases_baseline(sample: int, seed: int = 7) -> tuple[int, float]:
+    """Step 4 for `sample` random borrowers, row by row through the ORM; rolled back.
+
+    For each borrower: read their loans, decide whether a case is due (overdue past grace
+    end), open or update it with its stage, amounts and loans, route it by walking the
+    routing rules in Python, or close it when nothing is overdue any more.
+    """
+    from decimal import Decimal
+
+    from django.db import transaction
+
+    from riskdesk.collections.cases import STAGE_BY_MAX_DPD
+    from riskdesk.collections.models import Case, RoutingRule, Stage
+    from riskdesk.lending.models import Borrower, Loan
+
+    rules = list(RoutingRule.objects.filter(active=True).select_related("queue"))
+    ids = list(Borrower.objects.values_list("id", flat=True))
+    chosen = random.Random(seed).sample(ids, min(sample, len(ids)))
+    started = time.perf_counter()
+    with transaction.atomic():
+        for borrower_id in chosen:
+            borrower = Borrower.objects.get(pk=borrower_id)
+            loans = list(Loan.objects.filter(borrower=borrower, status="active"))
+            overdue = [x for x in loans if x.dpd > 0 and not x.in_grace and x.grace_end and x.grace_end < AS_OF]
+            case = Case.objects.filter(borrower=borrower, status="open").first()
+            if not overdue:
+                if case is not None:
+                    case.status, case.closed_on, case.close_reason = "closed", AS_OF, "cured"
+                    case.save()
+                continue
+            worst = max(overdue, key=lambda x: x.dpd)
+            stage = next((s for limit, s in STAGE_BY_MAX_DPD if worst.dpd <= limit), Stage.WRITE_OFF_REVIEW)
+            amount = sum((x.overdue_amount for x in overdue), Decimal("0.00"))
+            if case is None:
+                case = Case(borrower=borrower, opened_on=AS_OF)
+            case.stage, case.worst_bucket, case.max_dpd, case.overdue_amount = stage, worst.bucket, worst.dpd, amount
+            case.expected_loss = case.priority = (amount * Decimal("0.10")).quantize(Decimal("0.01"))
+            case.updated_on = AS_OF
+            for rule in rules:
+                if (not rule.stage or rule.stage == stage) and (
+                    not rule.language or rule.language == borrower.language
+                ):
+                    case.queue = rule.queue
+                    break
+            case.save()
+            case.loans.add(*overdue)
+        elapsed = time.perf_counter() - started
+        transaction.set_rollback(True)
+    return len(chosen), elapsed
+
+
 def dispatch_batched(count: int) -> tuple[dict[str, int], float]:
     from riskdesk.collections.reminders import reminders_dispatch
 
@@ -240,6 +292,20 @@ def main() -> None:
         print(f"  {step:<24} {run['ms']:>7} ms  {run['rows']}")
     if STEP_4 not in night["steps"]:
         print(f"  step 4 ({STEP_4}) is not in nightly.STEPS yet: not timed")
+    else:
+        from riskdesk.lending.models import Borrower
+
+        borrowers = Borrower.objects.count()
+        cases_ms = night["runs"][STEP_4]["ms"]
+        per_borrower_set = cases_ms / 1000 / borrowers
+        sampled, cases_loop = cases_baseline(args.sample)
+        per_borrower_loop = cases_loop / sampled
+        print(f"step 4 set-based: {cases_ms} ms for {borrowers} borrowers, {per_borrower_set * 1e6:.2f} us/borrower")
+        print(
+            f"step 4 ORM loop baseline: {sampled} borrowers in {cases_loop:.2f} s, "
+            f"{per_borrower_loop * 1e6:.0f} us/borrower"
+        )
+        print(f"step 4 ratio per borrower (loop / set-based): {per_borrower_loop / per_borrower_set:.0f}x")
     plan_ms = night["runs"][STEP_5]["ms"]
     per_loan_set = plan_ms / 1000 / args.loans
     sampled, plan_loop = plan_baseline(args.sample)

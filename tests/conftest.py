@@ -133,3 +133,17 @@ def redis_url() -> str:
             pytest.fail("CI=true requires Redis (RISKDESK_TEST_REDIS_URL)")
         pytest.skip("no Redis reachable")
     return url
+
+
+@pytest.fixture
+def any_attempt_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Let the API log attempts at any past instant: for tests of the gate's answer at a chosen time.
+
+    The API takes an attempt only as it happens (15 minutes' grace); these tests pick
+    instants like 22:30 Shanghai time whatever the clock says.
+    """
+    from datetime import timedelta
+
+    from riskdesk.collections import api
+
+    monkeypatch.setattr(api, "LOG_WINDOW", timedelta(days=3650))

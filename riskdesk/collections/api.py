@@ -14,7 +14,7 @@ waiting, so a client handles one error shape rather than a bodiless 204.
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -42,6 +42,7 @@ from riskdesk.collections.models import (
     ContactPolicy,
     Dispute,
     FieldVisit,
+    MessageTemplate,
     Outcome,
     Promise,
     Purpose,
@@ -68,6 +69,8 @@ WORK_CASES = HasRole(ADMIN, SUPERVISOR, COLLECTOR, read=CASE_READERS)
 SUPERVISE = HasRole(ADMIN, SUPERVISOR)
 IS_ADMIN = HasRole(ADMIN)
 LATEST_ATTEMPTS = 10
+LOG_WINDOW = timedelta(minutes=15)
+CLOCK_SKEW = timedelta(minutes=1)
 
 
 def case_to_act_on(request: Request, case_id: int) -> Case:
@@ -561,13 +564,26 @@ class CaseAttemptListCreateApi(APIView):
         )
         emergency_contact = serializers.IntegerField(min_value=1, required=False, allow_null=True)
         purpose = serializers.ChoiceField(choices=Purpose.choices, default=Purpose.COLLECT)
-        at = serializers.DateTimeField(required=False, help_text="when it happened; default now, never in the future")
+        at = serializers.DateTimeField(
+            required=False, help_text="when it happened: default now; at most 15 minutes ago, never in the future"
+        )
+        template = RecordIdField(
+            queryset=MessageTemplate.objects.all(),
+            required=False,
+            allow_null=True,
+            help_text="sms, email and push go out only from an approved template",
+        )
         outcome = serializers.ChoiceField(choices=[c for c in Outcome.choices if c[0] != Outcome.BLOCKED])
         note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 
         def validate_at(self, at: datetime) -> datetime:
-            if at > timezone.now():
+            # Logged as it happens: the gate judges the contact at `at`, so an attempt
+            # backdated into an earlier hour could slip past quiet hours or a cap.
+            now = timezone.now()
+            if at > now + CLOCK_SKEW:
                 raise serializers.ValidationError("An attempt cannot be logged in the future.")
+            if at < now - LOG_WINDOW:
+                raise serializers.ValidationError("Log an attempt as it happens: at most 15 minutes ago.")
             return at
 
         def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -606,6 +622,7 @@ class CaseAttemptListCreateApi(APIView):
             emergency_contact=relative,
             purpose=data["purpose"],
             note=data["note"],
+            template=data.get("template"),
         )
         return Response(AttemptOutputSerializer(attempt).data, status=status.HTTP_201_CREATED)
 

@@ -5,7 +5,9 @@ An approved extension or re-installment gives the loan a new schedule on the sam
 collection contact. Close of day reviews every arrangement in force:
 
 * broken: an installment of its new schedule is past its grace end with more than the
-  arrears tolerance unpaid; contact resumes and the case, overdue again, stays open;
+  arrears tolerance unpaid; the pause lifts, and the loan, overdue again, is collected
+  on a case that close of day opens (the case closed while the arrangement held
+  stays closed, with reason "arrangement");
 * completed: the loan is paid off, or every installment of the new schedule is paid.
 
 A penalty waiver has no new schedule: it is complete once carried out, and pauses no contact.
@@ -24,33 +26,22 @@ from riskdesk.collections.models import Arrangement, Case
 from riskdesk.core import roles
 from riskdesk.core.audit import audit_record
 from riskdesk.core.dates import business_today
-from riskdesk.core.errors import Conflict, DomainError
+from riskdesk.core.errors import Conflict, DomainError, NotPermitted
 from riskdesk.lending.models import Installment, Loan
 from riskdesk.lending.services import MAX_ARRANGEMENT_MONTHS, loan_arrangement_execute
 
 Actor = AbstractBaseUser | AnonymousUser | None
 
-REQUEST_ROLES = (roles.COLLECTOR, roles.SUPERVISOR, roles.ADMIN)
-DECIDE_ROLES = (roles.SUPERVISOR, roles.ADMIN)
+REQUEST_ROLES = roles.COLLECTIONS_STAFF
+DECIDE_ROLES = roles.COLLECTIONS_DECIDERS
 SCHEDULE_KINDS = (Arrangement.Kind.EXTENSION, Arrangement.Kind.REINSTALLMENT)
-
-
-class NotPermitted(DomainError):
-    """The actor's role may not take this action (403)."""
-
-    status = 403
-
-
-def require_role(actor: Actor, allowed: tuple[str, ...], action: str) -> None:
-    if not roles.has_role(actor, *allowed):
-        raise NotPermitted("not_permitted", f"Your role may not {action}.")
 
 
 def arrangement_request(
     *, case: Case, loan: Loan, kind: str, months: int | None = None, reason: str, actor: Actor
 ) -> Arrangement:
     """Ask for a hardship arrangement on one of the case's loans; a supervisor decides it."""
-    require_role(actor, REQUEST_ROLES, "request an arrangement")
+    roles.require_role(actor, REQUEST_ROLES, "request an arrangement")
     _check_request(case, loan, kind, months, reason)
     taken = Conflict(
         "arrangement_exists", f"Loan #{loan.pk} already has an arrangement requested or in force.", field="loan"
@@ -97,7 +88,7 @@ def _check_request(case: Case, loan: Loan, kind: str, months: int | None, reason
 
 
 def _locked_requested(arrangement: Arrangement, actor: Actor) -> Arrangement:
-    require_role(actor, DECIDE_ROLES, "decide an arrangement")
+    roles.require_role(actor, DECIDE_ROLES, "decide an arrangement")
     arrangement = Arrangement.objects.select_for_update().get(pk=arrangement.pk)
     if arrangement.status != Arrangement.Status.REQUESTED:
         raise Conflict("already_decided", f"Arrangement #{arrangement.pk} is {arrangement.get_status_display()}.")

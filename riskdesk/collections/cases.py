@@ -134,8 +134,8 @@ def cases_refresh(day: date) -> RowCounts:
 def cases_finish(day: date) -> RowCounts:
     """Once the chunks are done: decide the promises whose window ended and review arrangements.
 
-    A broken arrangement lifts the gate's arrangement pause, so collection resumes on
-    the case the chunks kept open (its loan is overdue again).
+    A broken arrangement lifts the gate's arrangement pause; its loan, overdue again past
+    grace, has a case from the chunks (a new one if the old closed while it held).
     """
     return {**promises_decide(day), **arrangements_review(day)}
 
@@ -264,7 +264,8 @@ def _link_loans(lo: int, hi: int) -> int:
 
 
 def _close_cases(day: date, lo: int, hi: int) -> int:
-    """Close the open cases whose borrower has no active loan past due: paid off, written off or cured."""
+    """Close the open cases whose borrower has no active loan past due: paid off, written off, cured,
+    or under an arrangement in force (a broken one makes the loan overdue again, and a new case opens)."""
     d = date_param()
     every_loan = (
         "NOT EXISTS (SELECT 1 FROM collections_case_loans x JOIN lending_loan l ON l.id = x.loan_id "
@@ -276,6 +277,9 @@ def _close_cases(day: date, lo: int, hi: int) -> int:
         SET status = 'closed', closed_on = {d}, updated_on = {d},
             close_reason = CASE WHEN {every_loan.format(status="paid_off")} THEN 'paid_off'
                                 WHEN {every_loan.format(status="written_off")} THEN 'written_off'
+                                WHEN EXISTS (SELECT 1 FROM collections_arrangement a
+                                             WHERE a.case_id = collections_case.id AND a.status = 'active')
+                                     THEN 'arrangement'
                                 ELSE 'cured' END
         WHERE status = 'open' AND borrower_id BETWEEN %s AND %s
           AND NOT EXISTS (SELECT 1 FROM {FACTS} f WHERE f.borrower_id = collections_case.borrower_id)
@@ -294,7 +298,27 @@ def _close_cases(day: date, lo: int, hi: int) -> int:
         )
         for case_id, reason in rows
     )
+    _recall_placements([case_id for case_id, _ in rows], day)
     return len(rows)
+
+
+def _recall_placements(case_ids: list[int], day: date) -> None:
+    """A closed case leaves its agency: the agency no longer sees it or acts on it."""
+    placements = AgencyPlacement.objects.filter(case_id__in=case_ids, recalled_on__isnull=True)
+    recalled = list(placements.values_list("case_id", "agency_id"))
+    placements.update(recalled_on=day)
+    Case.objects.filter(pk__in=[case_id for case_id, _ in recalled]).update(agency=None)
+    AuditLog.objects.bulk_create(
+        AuditLog(
+            action="case.recall_from_agency",
+            entity_type=Case._meta.label_lower,
+            entity_id=str(case_id),
+            before={"agency": agency_id},
+            after={"agency": None},
+            reason=f"case closed on {day}",
+        )
+        for case_id, agency_id in recalled
+    )
 
 
 def _queue_sql() -> str:
@@ -453,6 +477,7 @@ def _locked_open_case(case: Case) -> Case:
 
 def case_assign(*, case: Case, collector: User, actor: Actor) -> Case:
     """Assign an open case to a collector (a supervisor's action), inside the collector's cap."""
+    roles.require_role(actor, roles.COLLECTIONS_DECIDERS, "assign cases")
     _require_collector(collector)
     with transaction.atomic():
         _lock_collector(collector)
@@ -465,6 +490,7 @@ def case_assign(*, case: Case, collector: User, actor: Actor) -> Case:
 
 def cases_reassign(*, case_ids: list[int], collector: User | None, actor: Actor) -> int:
     """Move open cases to `collector` (None: back to their queues), all or none; the number moved."""
+    roles.require_role(actor, roles.COLLECTIONS_DECIDERS, "reassign cases")
     if collector is not None:
         _require_collector(collector)
     with transaction.atomic():
@@ -492,6 +518,7 @@ def _check_reassignable(cases: list[Case], wanted: set[int]) -> None:
 
 def collector_cap_set(*, collector: User, max_open_cases: int, actor: Actor) -> CollectorProfile:
     """Set how many open cases a collector may hold; cases held above a lowered cap stay."""
+    roles.require_role(actor, roles.COLLECTIONS_DECIDERS, "set workload caps")
     if not isinstance(max_open_cases, int) or max_open_cases < 0:
         raise DomainError("invalid_cap", "The cap is a whole number, 0 or more.", field="max_open_cases")
     with transaction.atomic():
@@ -545,6 +572,7 @@ def case_place_with_agency(
     *, case: Case, agency: Agency, borrower_notified_at: datetime, actor: Actor, reason: str = ""
 ) -> AgencyPlacement:
     """Place a late case with an outside agency, once the borrower has been told and the agency is reviewed."""
+    roles.require_role(actor, roles.COLLECTIONS_DECIDERS, "place cases with an agency")
     today, now = business_today(), timezone.now()
     with transaction.atomic():
         case = _locked_open_case(case)
@@ -576,6 +604,7 @@ def case_place_with_agency(
 
 def case_recall_from_agency(*, case: Case, actor: Actor, reason: str) -> AgencyPlacement:
     """End the case's agency placement; the desk works it again."""
+    roles.require_role(actor, roles.COLLECTIONS_DECIDERS, "recall cases from an agency")
     _require_reason(reason)
     with transaction.atomic():
         case = Case.objects.select_for_update().get(pk=case.pk)
@@ -600,6 +629,7 @@ def case_recall_from_agency(*, case: Case, actor: Actor, reason: str) -> AgencyP
 
 def case_escalate_legal(*, case: Case, actor: Actor, reason: str) -> Case:
     """Send a late case to legal, once."""
+    roles.require_role(actor, roles.COLLECTIONS_DECIDERS, "escalate cases to legal")
     _require_reason(reason)
     with transaction.atomic():
         case = _locked_open_case(case)
@@ -621,6 +651,7 @@ def case_escalate_legal(*, case: Case, actor: Actor, reason: str) -> Case:
 
 def case_write_off_review_decide(*, case: Case, approve: bool, actor: Actor, reason: str) -> Case:
     """Approve or reject the write-off of a case put up for review at over 180 days past due."""
+    roles.require_role(actor, roles.COLLECTIONS_DECIDERS, "decide write-off reviews")
     _require_reason(reason)
     with transaction.atomic():
         case = Case.objects.select_for_update().get(pk=case.pk)

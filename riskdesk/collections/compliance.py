@@ -316,7 +316,8 @@ def dispute_pause(f: Facts) -> Failure | None:
 
 
 def arrangement_pause(f: Facts) -> Failure | None:
-    if f.arrangement_active and f.purpose == "collect":
+    # "locate" is for third parties: on the borrower's own points it is collection contact.
+    if f.arrangement_active and (f.purpose == "collect" or not f.third_party):
         return Failure("A hardship arrangement is in force: no collection contact while it is kept.")
     return None
 
@@ -324,6 +325,8 @@ def arrangement_pause(f: Facts) -> Failure | None:
 def template_not_approved(f: Facts) -> Failure | None:
     if f.template is not None and f.template.status != "approved":
         return Failure("This template is not approved.")
+    if f.template is None and f.channel in MESSAGE_CHANNELS:
+        return Failure("Messages go out only from an approved template: choose one.")
     return None
 
 

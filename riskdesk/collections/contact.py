@@ -186,37 +186,63 @@ def contact_attempt_log(
     note: str = "",
     template: MessageTemplate | None = None,
 ) -> ContactAttempt:
-    """Ask the gate, then record the attempt and what its outcome means; raise ContactBlocked if refused."""
+    """Ask the gate, then record the attempt and what its outcome means; raise ContactBlocked if refused.
+
+    The check and the record happen under a lock on the borrower, so two contacts at once
+    (two staff, or staff and the reminder dispatcher) cannot both slip under a cap; and
+    attempts are logged in the order they happen, so every count the gate takes "up to
+    `at`" is the whole count: a backdated attempt cannot hide behind later ones.
+    """
     _require_party(case=case, contact_point=contact_point, emergency_contact=emergency_contact)
     _require_outcome(channel=str(channel), outcome=str(outcome))
-    decision = contact_check(
-        case=case,
-        borrower=case.borrower,
-        channel=channel,
-        at=at,
-        contact_point=contact_point,
-        emergency_contact=emergency_contact,
-        purpose=purpose,
-        template_id=template.pk if template else None,
-    )
-    attempt = contact_attempt_record_decision(
-        decision=decision,
-        case=case,
-        borrower=case.borrower,
-        channel=channel,
-        at=at,
-        outcome=outcome,
-        source=source,
-        actor=actor,
-        contact_point=contact_point,
-        emergency_contact=emergency_contact,
-        purpose=purpose,
-        note=note,
-        template=template,
-    )
+    if case.status != Case.Status.OPEN and purpose == Purpose.COLLECT:
+        raise DomainError("case_closed", f"Case #{case.pk} is closed: there is nothing to collect.", field="purpose")
+    with transaction.atomic():
+        borrower_lock(case.borrower_id)
+        _require_in_order(case.borrower_id, at)
+        decision = contact_check(
+            case=case,
+            borrower=case.borrower,
+            channel=channel,
+            at=at,
+            contact_point=contact_point,
+            emergency_contact=emergency_contact,
+            purpose=purpose,
+            template_id=template.pk if template else None,
+        )
+        attempt = contact_attempt_record_decision(
+            decision=decision,
+            case=case,
+            borrower=case.borrower,
+            channel=channel,
+            at=at,
+            outcome=outcome,
+            source=source,
+            actor=actor,
+            contact_point=contact_point,
+            emergency_contact=emergency_contact,
+            purpose=purpose,
+            note=note,
+            template=template,
+        )
     if not attempt.allowed:
         raise ContactBlocked(attempt)
     return attempt
+
+
+def borrower_lock(*borrower_ids: int) -> None:
+    """Serialise contacts with these borrowers until the transaction ends (ids in order: no deadlock)."""
+    list(Borrower.objects.select_for_update().filter(pk__in=borrower_ids).order_by("pk").values_list("pk"))
+
+
+def _require_in_order(borrower_id: int, at: datetime) -> None:
+    latest = ContactAttempt.objects.filter(borrower_id=borrower_id, allowed=True).aggregate(at=Max("at"))["at"]
+    if latest is not None and at < latest:
+        raise DomainError(
+            "attempt_out_of_order",
+            f"An attempt at {latest.isoformat()} is already logged for this borrower; log attempts as they happen.",
+            field="at",
+        )
 
 
 def _require_party(

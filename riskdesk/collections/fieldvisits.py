@@ -15,10 +15,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from riskdesk.collections import contact, gate
-from riskdesk.collections.arrangements import DECIDE_ROLES, REQUEST_ROLES, Actor, NotPermitted, require_role
+from riskdesk.collections.arrangements import DECIDE_ROLES, REQUEST_ROLES, Actor
 from riskdesk.collections.models import Case, Channel, ContactAttempt, ContactPolicy, FieldVisit, Outcome, Stage
 from riskdesk.core.audit import audit_record
-from riskdesk.core.errors import Conflict, DomainError
+from riskdesk.core.errors import Conflict, DomainError, NotPermitted
+from riskdesk.core.roles import require_role
 
 VISIT_STAGES = (Stage.LATE, Stage.WRITE_OFF_REVIEW)
 DEFAULT_MIN_STAFF = ContactPolicy._meta.get_field("field_visit_min_staff").default

@@ -159,6 +159,9 @@ def _load_batch(
     reminders: list[Reminder], now: datetime, today: date, templates: dict[tuple[str, str, str], MessageTemplate | None]
 ) -> Batch:
     borrower_ids = {r.borrower_id for r in reminders}
+    # The same lock a collector's attempt takes: a reminder and a call at once cannot both
+    # pass a cap (held with the claim, until the batch commits).
+    contact.borrower_lock(*borrower_ids)
     cases = {c.borrower_id: c for c in Case.objects.filter(borrower_id__in=borrower_ids, status=Case.Status.OPEN)}
     points: dict[int, list[ContactPoint]] = defaultdict(list)
     active = ContactPoint.objects.filter(borrower_id__in=borrower_ids, status=ContactPoint.Status.ACTIVE)

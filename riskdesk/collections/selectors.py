@@ -22,6 +22,7 @@ from riskdesk.collections.models import (
     ContactRestriction,
     Dispute,
     FieldVisit,
+    MessageTemplate,
     Promise,
     Purpose,
     Queue,
@@ -374,3 +375,12 @@ def approvals_pending() -> Approvals:
             .order_by("-overdue_amount")
         ),
     )
+
+
+def message_templates_for(borrower: Borrower) -> QuerySet[MessageTemplate]:
+    """The approved borrower templates in the borrower's language: the only texts a message may carry."""
+    return MessageTemplate.objects.filter(
+        status=MessageTemplate.Status.APPROVED,
+        audience=MessageTemplate.Audience.BORROWER,
+        language=borrower.language,
+    ).order_by("channel", "code")

@@ -105,6 +105,7 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
             "is_agency": roles.has_role(request.user, roles.AGENCY)
             and not roles.has_role(request.user, *roles.ALL_ROLES),
             "attempt_form": AttemptForm(),
+            "message_templates": selectors.message_templates_for(case.borrower),
             "promise_form": PromiseForm(),
             "arrangement_form": ArrangementRequestForm(case=case),
             "rule_labels": {name: str(label(name)) for name in compliance.RULE_NAMES},

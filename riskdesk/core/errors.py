@@ -26,3 +26,9 @@ class Conflict(DomainError):
 
 class NotFound(DomainError):
     status = 404
+
+
+class NotPermitted(DomainError):
+    """The actor's role may not take this action: a service's own check, beside the views'."""
+
+    status = 403

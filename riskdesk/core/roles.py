@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.http import HttpRequest
 
+from riskdesk.core.errors import NotPermitted
+
 ADMIN = "admin"
 RISK_OFFICER = "risk_officer"
 SUPERVISOR = "collections_supervisor"
@@ -13,6 +15,11 @@ ALL_ROLES = (ADMIN, RISK_OFFICER, SUPERVISOR, COLLECTOR)
 # An outside agency's user: sees only the cases placed with their agency, masked.
 # Not a staff role, so it reads nothing else of the book.
 AGENCY = "agency"
+
+# Who works collection cases, and who decides what needs a second pair of eyes
+# (arrangements, field visits, assignments, agency, legal, write-off).
+COLLECTIONS_STAFF = (COLLECTOR, SUPERVISOR, ADMIN)
+COLLECTIONS_DECIDERS = (SUPERVISOR, ADMIN)
 
 # Who may read a borrower's identity (national ID, phone numbers) unmasked.
 PII_ROLES = frozenset({ADMIN, SUPERVISOR})
@@ -32,6 +39,12 @@ def roles_of(user: AbstractBaseUser | AnonymousUser | None) -> frozenset[str]:
 
 def has_role(user: AbstractBaseUser | AnonymousUser | None, *roles: str) -> bool:
     return bool(roles_of(user) & set(roles))
+
+
+def require_role(user: AbstractBaseUser | AnonymousUser | None, allowed: tuple[str, ...], action: str) -> None:
+    """Refuse (403) a user holding none of `allowed`; services call it so no path skips it."""
+    if not has_role(user, *allowed):
+        raise NotPermitted("not_permitted", f"Your role may not {action}.")
 
 
 def may_see_pii(user: AbstractBaseUser | AnonymousUser | None) -> bool:

@@ -79,6 +79,7 @@
       purpose: form.elements.purpose.value,
       outcome: form.elements.outcome.value,
       note: form.elements.note.value,
+      template: form.elements.template.value ? Number(form.elements.template.value) : null,
       at: new Date().toISOString()
     };
   }
@@ -127,6 +128,23 @@
     if (channel.selectedOptions[0] && channel.selectedOptions[0].disabled) {
       channel.value = allowed[0] || "";
     }
+    limitTemplates(form);
+  }
+
+  /* A message (SMS, email, push) carries an approved template of its channel; a call none. */
+  function limitTemplates(form) {
+    var channel = form.elements.channel.value;
+    var select = form.elements.template;
+    var first = "";
+    Array.prototype.forEach.call(select.options, function (option) {
+      if (!option.value) { return; }
+      option.disabled = option.dataset.channel !== channel;
+      option.hidden = option.disabled;
+      if (!option.disabled && !first) { first = option.value; }
+    });
+    if (!select.value || select.selectedOptions[0].disabled) { select.value = first; }
+    select.closest("label").hidden = channel === "call" || channel === "letter";
+    if (select.closest("label").hidden) { select.value = ""; }
   }
 
   function reveal(event) {
@@ -154,6 +172,7 @@
     if (form) {
       form.addEventListener("submit", logAttempt);
       form.elements.contact_point.addEventListener("change", function () { limitChannels(form); });
+      form.elements.channel.addEventListener("change", function () { limitTemplates(form); });
       limitChannels(form);
     }
     document.addEventListener("click", reveal);

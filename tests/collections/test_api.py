@@ -33,6 +33,11 @@ TODAY = date(2026, 11, 23)
 Client = Callable[[str], APIClient]
 
 
+@pytest.fixture(autouse=True)
+def _attempts_at_chosen_instants(any_attempt_time: None) -> None:
+    """These tests log attempts at instants they choose (see tests/conftest.any_attempt_time)."""
+
+
 @pytest.fixture
 def client_as(users: dict[str, User]) -> Client:
     def make(role: str) -> APIClient:

@@ -30,6 +30,11 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 ClientFor = Callable[[User], APIClient]
 
 
+@pytest.fixture(autouse=True)
+def _attempts_at_chosen_instants(any_attempt_time: None) -> None:
+    """These tests log attempts at instants they choose (see tests/conftest.any_attempt_time)."""
+
+
 @pytest.fixture
 def api_client() -> ClientFor:
     def make(user: User) -> APIClient:

@@ -228,6 +228,19 @@ def test_assign_refuses_a_closed_case(collector: User, users: dict[str, User]) -
 
 
 @pytest.mark.django_db
+def test_only_a_supervisor_or_admin_reassigns_whatever_the_path(collector: User, users: dict[str, User]) -> None:
+    case = make_case(assigned_to=make_collector("li"))
+
+    with pytest.raises(DomainError) as refused:
+        cases.cases_reassign(case_ids=[case.pk], collector=collector, actor=collector)
+
+    assert (refused.value.code, refused.value.status) == ("not_permitted", 403)
+    assert refused.value.message == "Your role may not reassign cases."
+    case.refresh_from_db()
+    assert case.assigned_to.username == "li"
+
+
+@pytest.mark.django_db
 def test_reassign_moves_every_case_and_counts_them(collector: User, users: dict[str, User]) -> None:
     other = make_collector("li")
     ids = [make_case(assigned_to=other).pk for _ in range(3)] + [make_case(assigned_to=collector).pk]

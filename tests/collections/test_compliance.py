@@ -76,6 +76,14 @@ def check(case: Case, at: datetime, channel: str = "call", **kwargs: object) -> 
     return contact_check(case=case, borrower=case.borrower, channel=channel, at=at, **kwargs)
 
 
+def approved_template(channel: str) -> int:
+    """An approved borrower template for `channel`: messages go out only from one."""
+    template, _ = MessageTemplate.objects.get_or_create(
+        code="test-reminder", language="zh-hans", channel=channel, defaults={"body": "{name}", "status": "approved"}
+    )
+    return template.pk
+
+
 def assert_blocked(decision: Decision, rule: str, next_allowed_at: datetime | None) -> None:
     assert (decision.allowed, decision.rule) == (False, rule), decision.results
     assert decision.next_allowed_at == next_allowed_at
@@ -250,7 +258,11 @@ def test_no_call_for_seven_days_after_a_conversation(policy: ContactPolicy, case
     assert_blocked(decision, "conversation_cooldown", local(LOS_ANGELES, 27, 10, 15))
     assert check(case, local(LOS_ANGELES, 27, 10, 15)).allowed
     assert check(
-        case, local(LOS_ANGELES, 23, 10), channel="email", contact_point=case.borrower.contact_points.get(kind="email")
+        case,
+        local(LOS_ANGELES, 23, 10),
+        channel="email",
+        contact_point=case.borrower.contact_points.get(kind="email"),
+        template_id=approved_template("email"),
     ).allowed
 
 
@@ -294,7 +306,9 @@ def test_a_dead_number_is_not_called_again(policy: ContactPolicy, case: Case) ->
     assert phone_of(case.borrower).status == "wrong_number"
     assert_blocked(check(case, local(SHANGHAI, 23, 11)), "contact_point_dead", None)
     app = case.borrower.contact_points.get(kind="app")
-    assert check(case, local(SHANGHAI, 23, 11), channel="push", contact_point=app).allowed
+    assert check(
+        case, local(SHANGHAI, 23, 11), channel="push", contact_point=app, template_id=approved_template("push")
+    ).allowed
 
 
 @pytest.mark.parametrize("policy", ["cn", "us"], indirect=True)

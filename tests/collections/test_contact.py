@@ -79,16 +79,16 @@ def test_an_outcome_the_channel_cannot_have_is_refused(case: Case, channel: str,
 def test_recording_a_blocked_decision_does_not_raise(case: Case) -> None:
     at = local(SHANGHAI, 23, 23)
     decision = contact_check(
-        case=case, borrower=case.borrower, channel="sms", at=at, contact_point=phone_of(case.borrower)
+        case=case, borrower=case.borrower, channel="call", at=at, contact_point=phone_of(case.borrower)
     )
 
     attempt = contact.contact_attempt_record_decision(
         decision=decision,
         case=case,
         borrower=case.borrower,
-        channel="sms",
+        channel="call",
         at=at,
-        outcome="sent",
+        outcome="no_answer",
         source="reminder",
         contact_point=phone_of(case.borrower),
     )

@@ -24,6 +24,11 @@ pytestmark = pytest.mark.django_db
 QUIET_HOURS_END = datetime(2026, 11, 24, 0, 0, tzinfo=UTC)  # 08:00 in Shanghai
 
 
+@pytest.fixture(autouse=True)
+def _attempts_at_chosen_instants(any_attempt_time: None) -> None:
+    """These tests log attempts at instants they choose (see tests/conftest.any_attempt_time)."""
+
+
 @pytest.fixture
 def allowed_gate(monkeypatch: pytest.MonkeyPatch) -> None:
     """The page asks the gate about each party; these tests are about the page, not the rules."""
