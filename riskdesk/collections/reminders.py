@@ -151,8 +151,12 @@ def _claim(now: datetime, today: date, size: int) -> list[Reminder]:
         Q(status=Reminder.Status.PLANNED) | Q(status=Reminder.Status.BLOCKED, next_try_at__lte=now)
     )
     if is_postgres():
-        due = due.select_for_update(skip_locked=True, of=("self",))
-    return list(due.select_related("installment", "step", "loan", "borrower").order_by("planned_for", "id")[:size])
+        due = due.select_for_update(skip_locked=True)
+    # Claim on the reminder table alone (joined, the planner scans the installments of the
+    # whole book to lock 20 rows), then load what the batch needs for the claimed ids.
+    ids = list(due.order_by("planned_for", "id").values_list("id", flat=True)[:size])
+    claimed = Reminder.objects.filter(pk__in=ids).select_related("installment", "step", "loan", "borrower")
+    return list(claimed.order_by("planned_for", "id"))
 
 
 def _load_batch(

@@ -197,13 +197,26 @@ def loan_summary(loan: Loan, as_of: date) -> LoanSummary:
 
 
 def contact_point_states(case: Case, at: datetime) -> list[PartyState]:
-    """Each registered contact point, asked of the gate on its first channel."""
+    """Each registered contact point, asked of the gate on its first channel.
+
+    A message channel is asked with the borrower's first approved template for it, as
+    the attempt form would send: the question is whether the point may be used now.
+    """
     states = []
     points = sorted(case.borrower.contact_points.all(), key=lambda point: (KIND_ORDER.index(point.kind), point.pk))
+    templates: dict[str, int] = {}
+    for template in message_templates_for(case.borrower).order_by("-code"):
+        templates[template.channel] = template.pk  # the first by code wins
     for point in points:
         channel = CHANNELS_BY_KIND.get(point.kind, (Channel.CALL,))[0]
         decision = gate.contact_check(
-            case=case, borrower=case.borrower, channel=channel, at=at, contact_point=point, purpose=Purpose.COLLECT
+            case=case,
+            borrower=case.borrower,
+            channel=channel,
+            at=at,
+            contact_point=point,
+            purpose=Purpose.COLLECT,
+            template_id=templates.get(channel),
         )
         states.append(PartyState(party=point, channel=channel, decision=decision))
     return states
