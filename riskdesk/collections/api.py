@@ -966,26 +966,7 @@ class CaseWriteOffReviewApi(APIView):
 # -- contact policies ---------------------------------------------------------------------------------
 
 # The rule fields of a policy version an admin may set over the preset's values.
-POLICY_RULES = [
-    "quiet_start",
-    "quiet_end",
-    "max_unanswered_dials_per_number_per_day",
-    "max_conversations_per_day",
-    "max_calls_per_7_days",
-    "conversation_cooldown_days",
-    "unreachable_after_failures",
-    "third_party_contacts_max",
-    "pause_on_attorney",
-    "written_dispute_window_days",
-    "breathing_space_days",
-    "pause_on_vulnerability",
-    "field_visits_allowed",
-    "field_visit_min_overdue",
-    "field_visit_min_dpd",
-    "field_visit_min_staff",
-    "bureau_notice_days",
-    "agency_review_months",
-]
+POLICY_RULES = list(ContactPolicy.RULES)
 
 
 def preset_values(preset: str) -> dict[str, Any]:

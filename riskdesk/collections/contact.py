@@ -98,7 +98,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "pause_on_vulnerability": True,
     },
 }
-EDITABLE_FIELDS = frozenset(_COMMON) | {"quiet_start", "quiet_end", "note"}
+EDITABLE_FIELDS = frozenset(ContactPolicy.RULES) | {"note"}
 
 # Outcomes each channel can come to; "blocked" is the gate's, never a caller's.
 CALL_OUTCOMES = frozenset(

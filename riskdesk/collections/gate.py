@@ -7,6 +7,7 @@ field visits) calls the same function; the rules themselves live in
 
 from __future__ import annotations
 
+import dataclasses
 import zoneinfo
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -30,25 +31,8 @@ from riskdesk.collections.models import (
 )
 from riskdesk.lending.models import Borrower, ContactPoint, EmergencyContact
 
-POLICY_FIELDS = (
-    "version",
-    "preset",
-    "quiet_start",
-    "quiet_end",
-    "max_unanswered_dials_per_number_per_day",
-    "max_conversations_per_day",
-    "max_calls_per_7_days",
-    "conversation_cooldown_days",
-    "unreachable_after_failures",
-    "third_party_contacts_max",
-    "pause_on_attorney",
-    "breathing_space_days",
-    "pause_on_vulnerability",
-    "field_visits_allowed",
-    "field_visit_min_overdue",
-    "field_visit_min_dpd",
-    "field_visit_min_staff",
-)
+# The policy row's values the pure rules read: every field of PolicyRules, by name.
+POLICY_FIELDS = tuple(f.name for f in dataclasses.fields(compliance.PolicyRules))
 
 
 @dataclass(frozen=True)

@@ -60,6 +60,29 @@ class ContactPolicy(models.Model):
         US = "us", "US (Regulation F)"
         UK = "uk", "UK (FCA CONC 7)"
 
+    # The rules a version carries (besides its version, preset and start): what a preset
+    # fills and an admin may set over it.
+    RULES = (
+        "quiet_start",
+        "quiet_end",
+        "max_unanswered_dials_per_number_per_day",
+        "max_conversations_per_day",
+        "max_calls_per_7_days",
+        "conversation_cooldown_days",
+        "unreachable_after_failures",
+        "third_party_contacts_max",
+        "pause_on_attorney",
+        "written_dispute_window_days",
+        "breathing_space_days",
+        "pause_on_vulnerability",
+        "field_visits_allowed",
+        "field_visit_min_overdue",
+        "field_visit_min_dpd",
+        "field_visit_min_staff",
+        "bureau_notice_days",
+        "agency_review_months",
+    )
+
     version = models.PositiveIntegerField(unique=True)
     preset = models.CharField(max_length=2, choices=Preset.choices, default=Preset.CN)
     effective_from = models.DateTimeField()
