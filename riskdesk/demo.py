@@ -28,9 +28,10 @@ from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.db import transaction
 from django.db.models import Count
+from django.utils import timezone
 
 from riskdesk import nightly
-from riskdesk.collections import cases, contact, promises
+from riskdesk.collections import cases, contact, promises, reminders
 from riskdesk.collections.models import Case, ContactAttempt, Reminder
 from riskdesk.core import roles
 from riskdesk.core.dates import add_months, business_today
@@ -602,6 +603,7 @@ class DemoCollections:
         self.day = day
 
     def run(self) -> None:
+        self._reminders()
         for username in ("collector1", "collector2"):
             collector = User.objects.get(username=username)
             for k in range(self.CASES_PER_COLLECTOR):
@@ -609,6 +611,14 @@ class DemoCollections:
                 if case is None:
                     break
                 self._work(case, collector, late_call=k == 0)
+
+    def _reminders(self) -> None:
+        """The simulated past had no dispatcher: its reminders are history; today's go out now."""
+        today = self.day + timedelta(days=1)
+        Reminder.objects.filter(planned_for__lt=today, status=Reminder.Status.PLANNED).update(
+            status=Reminder.Status.SKIPPED, detail="demo history: no dispatcher ran"
+        )
+        reminders.reminders_dispatch(now=timezone.now(), limit=5000)
 
     def _work(self, case: Case, collector: User, *, late_call: bool) -> None:
         borrower = case.borrower

@@ -166,6 +166,21 @@ def test_a_product_has_a_second_grace_policy_version(book: str) -> None:
     assert [p.grace_days for p in versions] == [3, 5]
 
 
+def test_the_last_day_ends_with_collections_work_through_the_gate(book: str) -> None:
+    from riskdesk.collections.models import Case, ContactAttempt, Reminder
+
+    open_cases = Case.objects.filter(status="open")
+    assert open_cases.exists()
+    assert set(open_cases.filter(assigned_to__isnull=False).values_list("assigned_to__username", flat=True)) <= {
+        "collector1",
+        "collector2",
+    }
+    attempts = list(ContactAttempt.objects.all())
+    assert attempts and all(a.policy_id and a.rule_results for a in attempts)
+    # Only today's reminders are left to the dispatcher; the simulated past is history.
+    assert not Reminder.objects.filter(status="planned", planned_for__lt=SEED_TODAY).exists()
+
+
 def test_if_empty_leaves_a_seeded_book_alone(book: str) -> None:
     loans = Loan.objects.count()
     out = io.StringIO()
