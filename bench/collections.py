@@ -6,8 +6,8 @@ Needs Postgres (BENCH_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/r
 the database is dropped and created). Steps:
   1. migrate and `generate_book --loans N` (closed through the day before AS_OF); every borrower
      gets a phone and the app as contact points (the generated book has none);
-  2. close AS_OF in a child process: the wall time of each step, steps 4 (collections.cases,
-     when present) and 5 (collections.reminders) among them;
+  2. close AS_OF in a child process (bench/close_day.py's helper): the wall time of each step,
+     4 (collections.cases) and 5 (collections.reminders) among them;
   3. the baselines, in this process, rolled back: step 4 as a plain ORM loop over a sample of
      borrowers (read loans, open/update/route/close the case); step 5 over a sample of loans,
      installment by installment and step by step, get_or_create per reminder;
@@ -26,37 +26,33 @@ import sys
 # folder heads the import path and would shadow it, so it goes before anything imports it.
 sys.path[:] = [p for p in sys.path if os.path.realpath(p or ".") != os.path.dirname(os.path.realpath(__file__))]
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import random  # noqa: E402
-import subprocess  # noqa: E402
-import time  # noqa: E402
-from datetime import date, datetime, timedelta  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
-from zoneinfo import ZoneInfo  # noqa: E402
+import argparse
+import importlib.util
+import random
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+from types import ModuleType
+from zoneinfo import ZoneInfo
 
-ROOT = Path(__file__).resolve().parent.parent
-AS_OF = date(2026, 11, 20)
+
+def _close_day_bench() -> ModuleType:
+    """bench/close_day.py, for its book, database and night-in-a-child-process helpers.
+
+    Loaded by path: this script's folder is off the import path (see above).
+    """
+    spec = importlib.util.spec_from_file_location("bench_close_day", Path(__file__).with_name("close_day.py"))
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+close_day = _close_day_bench()
+ROOT, AS_OF = close_day.ROOT, close_day.AS_OF
 SEND_AT = datetime(2026, 11, 21, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/riskdesk_bench_collections"
 STEP_4, STEP_5 = "collections.cases", "collections.reminders"
-
-
-def manage(*args: str, env: dict[str, str]) -> None:
-    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True)
-
-
-def recreate_database(url: str) -> None:
-    import psycopg2
-
-    name = url.rsplit("/", 1)[1]
-    admin = psycopg2.connect(url.rsplit("/", 1)[0] + "/postgres")
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(f"DROP DATABASE IF EXISTS {name}")
-        cursor.execute(f"CREATE DATABASE {name}")
-    admin.close()
 
 
 def add_contact_points() -> int:
@@ -75,32 +71,6 @@ def add_contact_points() -> int:
         added = cursor.rowcount
         cursor.execute("ANALYZE lending_contactpoint")
         return added
-
-
-CLOSE_AND_MEASURE = """
-import json, time, django
-django.setup()
-from datetime import date
-from riskdesk import nightly
-from riskdesk.core.models import JobRun
-started = time.perf_counter()
-nightly.close_days(as_of=date.fromisoformat({as_of!r}))
-elapsed = time.perf_counter() - started
-runs = {{r.step: {{"ms": r.duration_ms, "rows": r.rows}} for r in JobRun.objects.filter(business_date={as_of!r})}}
-print(json.dumps({{"seconds": elapsed, "runs": runs, "steps": [s.name for s in nightly.STEPS]}}))
-"""
-
-
-def close_in_child(env: dict[str, str]) -> dict[str, Any]:
-    out = subprocess.run(
-        [sys.executable, "-c", CLOSE_AND_MEASURE.format(as_of=AS_OF.isoformat())],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def plan_baseline(sample: int, seed: int = 7) -> tuple[int, float]:
@@ -276,36 +246,35 @@ def main() -> None:
     }
     os.environ.update(env)
     sys.path.insert(0, str(ROOT))
-    recreate_database(url)
-    manage("migrate", "--verbosity", "0", env=env)
+    close_day.recreate_database(url)
+    close_day.manage("migrate", "--verbosity", "0", env=env)
     started = time.perf_counter()
-    manage("generate_book", "--loans", str(args.loans), "--as-of", AS_OF.isoformat(), "--verbosity", "0", env=env)
+    close_day.manage(
+        "generate_book", "--loans", str(args.loans), "--as-of", AS_OF.isoformat(), "--verbosity", "0", env=env
+    )
     print(f"generate_book --loans {args.loans}: {time.perf_counter() - started:.1f} s")
 
     import django
 
     django.setup()
     print(f"contact points added: {add_contact_points()}")
-    night = close_in_child(env)
+    night = close_day.close_in_child(env)
     print(f"night {AS_OF} closed in {night['seconds']:.2f} s:")
     for step, run in night["runs"].items():
         print(f"  {step:<24} {run['ms']:>7} ms  {run['rows']}")
-    if STEP_4 not in night["steps"]:
-        print(f"  step 4 ({STEP_4}) is not in nightly.STEPS yet: not timed")
-    else:
-        from riskdesk.lending.models import Borrower
+    from riskdesk.lending.models import Borrower
 
-        borrowers = Borrower.objects.count()
-        cases_ms = night["runs"][STEP_4]["ms"]
-        per_borrower_set = cases_ms / 1000 / borrowers
-        sampled, cases_loop = cases_baseline(args.sample)
-        per_borrower_loop = cases_loop / sampled
-        print(f"step 4 set-based: {cases_ms} ms for {borrowers} borrowers, {per_borrower_set * 1e6:.2f} us/borrower")
-        print(
-            f"step 4 ORM loop baseline: {sampled} borrowers in {cases_loop:.2f} s, "
-            f"{per_borrower_loop * 1e6:.0f} us/borrower"
-        )
-        print(f"step 4 ratio per borrower (loop / set-based): {per_borrower_loop / per_borrower_set:.0f}x")
+    borrowers = Borrower.objects.count()
+    cases_ms = night["runs"][STEP_4]["ms"]
+    per_borrower_set = cases_ms / 1000 / borrowers
+    sampled, cases_loop = cases_baseline(args.sample)
+    per_borrower_loop = cases_loop / sampled
+    print(f"step 4 set-based: {cases_ms} ms for {borrowers} borrowers, {per_borrower_set * 1e6:.2f} us/borrower")
+    print(
+        f"step 4 ORM loop baseline: {sampled} borrowers in {cases_loop:.2f} s, "
+        f"{per_borrower_loop * 1e6:.0f} us/borrower"
+    )
+    print(f"step 4 ratio per borrower (loop / set-based): {per_borrower_loop / per_borrower_set:.0f}x")
     plan_ms = night["runs"][STEP_5]["ms"]
     per_loan_set = plan_ms / 1000 / args.loans
     sampled, plan_loop = plan_baseline(args.sample)
