@@ -17,20 +17,17 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from riskdesk.collections.models import Arrangement, Case
 from riskdesk.core import roles
-from riskdesk.core.audit import audit_record
+from riskdesk.core.audit import Actor, audit_record, user_or_none
 from riskdesk.core.dates import business_today
 from riskdesk.core.errors import Conflict, DomainError, NotPermitted
 from riskdesk.lending.models import Installment, Loan
 from riskdesk.lending.services import MAX_ARRANGEMENT_MONTHS, loan_arrangement_execute
-
-Actor = AbstractBaseUser | AnonymousUser | None
 
 REQUEST_ROLES = roles.COLLECTIONS_STAFF
 DECIDE_ROLES = roles.COLLECTIONS_DECIDERS
@@ -137,7 +134,7 @@ def arrangement_reject(*, arrangement: Arrangement, actor: Actor, note: str) -> 
 
 
 def _decide(arrangement: Arrangement, actor: Actor, note: str) -> None:
-    arrangement.decided_by = actor if actor is not None and actor.is_authenticated else None
+    arrangement.decided_by = user_or_none(actor)
     arrangement.decided_at = timezone.now()
     arrangement.decision_note = note
     arrangement.save(update_fields=["status", "lending_arrangement", "decided_by", "decided_at", "decision_note"])

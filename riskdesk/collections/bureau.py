@@ -22,7 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from riskdesk.collections.models import BureauExport, ContactPolicy, Reminder, ReminderStep
-from riskdesk.core.audit import audit_record
+from riskdesk.core.audit import audit_record, user_or_none
 from riskdesk.core.dates import is_month_end
 from riskdesk.core.errors import DomainError
 from riskdesk.lending.models import Installment, LoanMonthSnapshot
@@ -135,7 +135,7 @@ def bureau_export_generate(*, month_end: date, actor: AbstractBaseUser | Anonymo
             "content": content,
             "sha256": digest,
             "accounts": len(rows),
-            "generated_by": actor if actor is not None and actor.is_authenticated else None,
+            "generated_by": user_or_none(actor),
         },
     )
     audit_record(

@@ -21,7 +21,7 @@ from datetime import date, datetime, time
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
+from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.db.models import Exists, Max, Min, OuterRef, QuerySet
 from django.utils import timezone
@@ -39,15 +39,13 @@ from riskdesk.collections.models import (
 )
 from riskdesk.collections.promises import cases_prioritize, promises_decide
 from riskdesk.core import roles
-from riskdesk.core.audit import audit_record
+from riskdesk.core.audit import Actor, audit_record
 from riskdesk.core.dates import add_months, business_today
 from riskdesk.core.errors import Conflict, DomainError, NotFound
 from riskdesk.core.jobs import RowCounts, Step, id_ranges
 from riskdesk.core.models import AuditLog
 from riskdesk.core.sql import date_param, days_between, is_postgres
 from riskdesk.lending.models import Loan
-
-Actor = AbstractBaseUser | AnonymousUser | None
 
 STEP_NAME = "collections.cases"
 # Stage by worst days past due; the bounds are those of the default buckets

@@ -11,7 +11,6 @@ from datetime import datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -29,7 +28,7 @@ from riskdesk.collections.models import (
     Purpose,
     QuietHoursConsent,
 )
-from riskdesk.core.audit import audit_record
+from riskdesk.core.audit import Actor, audit_record, user_or_none
 from riskdesk.core.errors import Conflict, DomainError
 from riskdesk.core.money import quantize_money
 from riskdesk.lending.models import Borrower, ContactPoint, EmergencyContact
@@ -50,7 +49,6 @@ __all__ = [
     "quiet_hours_consent_record",
 ]
 
-Actor = AbstractBaseUser | AnonymousUser | None
 
 _COMMON: dict[str, Any] = {
     "max_unanswered_dials_per_number_per_day": None,
@@ -302,16 +300,12 @@ def contact_attempt_record_decision(
             outcome=outcome if decision.allowed else Outcome.BLOCKED,
             note=note,
             template=template,
-            actor=_user_or_none(actor),
+            actor=user_or_none(actor),
         )
         if decision.allowed:
             _apply_outcome(attempt, actor)
         _audit_attempt(attempt, actor)
     return attempt
-
-
-def _user_or_none(actor: Actor) -> AbstractBaseUser | None:
-    return actor if actor is not None and actor.is_authenticated else None
 
 
 def _audit_attempt(attempt: ContactAttempt, actor: Actor) -> None:
@@ -372,7 +366,7 @@ def contact_policy_create(*, preset: str, effective_from: datetime, actor: Actor
                     version=version,
                     preset=preset,
                     effective_from=effective_from,
-                    created_by=_user_or_none(actor),
+                    created_by=user_or_none(actor),
                     **values,
                 )
         except IntegrityError:
@@ -454,7 +448,7 @@ def contact_restriction_add(
             starts_at=starts_at,
             ends_at=ends_at,
             reason=reason,
-            created_by=_user_or_none(actor),
+            created_by=user_or_none(actor),
         )
         after = {"kind": kind, "channel": channel, "daily_from": daily_from, "daily_to": daily_to}
         audit_record(actor=actor, action="contact_restriction.add", entity=restriction, after=after, reason=reason)
@@ -500,7 +494,7 @@ def quiet_hours_consent_record(
             starts_at=starts_at,
             ends_at=ends_at,
             evidence=evidence,
-            recorded_by=_user_or_none(actor),
+            recorded_by=user_or_none(actor),
         )
         after = {"starts_at": starts_at, "ends_at": ends_at, "evidence": evidence}
         audit_record(actor=actor, action="quiet_hours_consent.record", entity=consent, after=after)
@@ -513,7 +507,7 @@ def dispute_open(
     """Open a dispute: the gate pauses contact with the borrower until it is resolved."""
     with transaction.atomic():
         dispute = Dispute.objects.create(
-            borrower=borrower, case=case, written=written, note=note, opened_at=at, created_by=_user_or_none(actor)
+            borrower=borrower, case=case, written=written, note=note, opened_at=at, created_by=user_or_none(actor)
         )
         audit_record(actor=actor, action="dispute.open", entity=dispute, after={"written": written}, reason=note)
     return dispute

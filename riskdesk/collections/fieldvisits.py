@@ -15,9 +15,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from riskdesk.collections import contact, gate
-from riskdesk.collections.arrangements import DECIDE_ROLES, REQUEST_ROLES, Actor
+from riskdesk.collections.arrangements import DECIDE_ROLES, REQUEST_ROLES
 from riskdesk.collections.models import Case, Channel, ContactAttempt, ContactPolicy, FieldVisit, Outcome, Stage
-from riskdesk.core.audit import audit_record
+from riskdesk.core.audit import Actor, audit_record, user_or_none
 from riskdesk.core.errors import Conflict, DomainError, NotPermitted
 from riskdesk.core.roles import require_role
 
@@ -126,7 +126,7 @@ def _locked_requested(visit: FieldVisit, actor: Actor) -> FieldVisit:
 
 
 def _decide(visit: FieldVisit, actor: Actor) -> None:
-    visit.decided_by = actor if actor is not None and actor.is_authenticated else None
+    visit.decided_by = user_or_none(actor)
     visit.decided_at = timezone.now()
     visit.save(update_fields=["status", "outcome", "decided_by", "decided_at"])
 

@@ -12,15 +12,12 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
 from django.utils import timezone
 
 from riskdesk.collections.models import MessageTemplate
-from riskdesk.core.audit import audit_record
+from riskdesk.core.audit import Actor, audit_record, user_or_none
 from riskdesk.core.errors import Conflict, DomainError
-
-Actor = AbstractBaseUser | AnonymousUser | None
 
 PLACEHOLDERS = frozenset({"name", "amount", "due_date", "loan", "grace_end"})
 # "{{" and "}}" are literal braces; anything else in braces is a placeholder.
@@ -141,7 +138,7 @@ def message_template_approve(*, template: MessageTemplate, actor: Actor) -> Mess
     with transaction.atomic():
         before = {"status": template.status}
         template.status = MessageTemplate.Status.APPROVED
-        template.approved_by = actor if actor is not None and actor.is_authenticated else None
+        template.approved_by = user_or_none(actor)
         template.approved_at = timezone.now()
         template.lint_findings = []
         template.save(update_fields=["status", "approved_by", "approved_at", "lint_findings"])

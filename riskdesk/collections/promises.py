@@ -6,20 +6,17 @@ from collections import defaultdict
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
 from django.db.models import Case as Conditional
 from django.db.models import DecimalField, Exists, F, OuterRef, QuerySet, Subquery, Value, When
 
 from riskdesk.collections.models import Case, ContactAttempt, Promise
-from riskdesk.core.audit import audit_record
+from riskdesk.core.audit import Actor, audit_record, user_or_none
 from riskdesk.core.dates import business_today
 from riskdesk.core.errors import DomainError
 from riskdesk.core.models import AuditLog
 from riskdesk.core.money import ZERO, quantize_money
 from riskdesk.lending.models import Installment, Loan, Payment
-
-Actor = AbstractBaseUser | AnonymousUser | None
 
 # A promise is for the near term: a date further out is a hardship arrangement instead.
 MAX_PROMISE_DAYS = 30
@@ -92,7 +89,7 @@ def promise_create(
             made_on=today,
             due_on=due_on,
             tolerance_days=tolerance_days,
-            created_by=actor if actor is not None and actor.is_authenticated else None,
+            created_by=user_or_none(actor),
         )
         cases_prioritize(Case.objects.filter(pk=case.pk), today)
         audit_record(

@@ -9,12 +9,11 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone as django_timezone
 
-from riskdesk.core.audit import audit_record
+from riskdesk.core.audit import Actor, audit_record, user_or_none
 from riskdesk.core.dates import business_today
 from riskdesk.core.errors import Conflict, DomainError
 from riskdesk.core.money import quantize_money
@@ -51,7 +50,6 @@ from riskdesk.lending.selectors import (
     state_date_for,
 )
 
-Actor = AbstractBaseUser | AnonymousUser | None
 MAX_AMOUNT = Decimal("100000000.00")
 # How far back a loan may be booked when no day is closed yet (a book being migrated
 # in); past that a typo like 0001-01-01 would make the first night close for ages.
@@ -505,7 +503,7 @@ def _payment_post_locked(
         reference=reference,
         idempotency_key=idempotency_key,
         request_hash=request_hash,
-        created_by=actor if actor is not None and actor.is_authenticated else None,
+        created_by=user_or_none(actor),
     )
     loan_replay(loan=loan, history_from=value_date, strict_payment_id=payment.pk)
     audit_record(
@@ -580,7 +578,7 @@ def loan_arrangement_execute(
         effective_on=effective_on,
         months=months,
         reason=reason,
-        created_by=_user(actor),
+        created_by=user_or_none(actor),
     )
     loan_replay(loan=loan, history_from=effective_on)
     audit_record(
@@ -665,7 +663,7 @@ def grace_policy_create(
     if rules.get("arrears_tolerance", Decimal("0")) < 0:
         raise DomainError("invalid_tolerance", "The arrears tolerance cannot be negative.", field="arrears_tolerance")
     policy = GracePolicy.objects.create(
-        product=product, effective_from=effective_from, created_by=_user(actor), **rules
+        product=product, effective_from=effective_from, created_by=user_or_none(actor), **rules
     )
     products = [product.pk] if product else list(Product.objects.values_list("pk", flat=True))
     installments_regrace(product_ids=products, due_from=effective_from, due_to=None)
@@ -699,7 +697,12 @@ def incident_window_create(
             "overlapping_window", "Another incident window already covers part of these dates.", field="start"
         )
     window = IncidentWindow.objects.create(
-        product=product, start=start, end=end, extra_grace_days=extra_grace_days, reason=reason, created_by=_user(actor)
+        product=product,
+        start=start,
+        end=end,
+        extra_grace_days=extra_grace_days,
+        reason=reason,
+        created_by=user_or_none(actor),
     )
     products = [product.pk] if product else list(Product.objects.values_list("pk", flat=True))
     installments_regrace(product_ids=products, due_from=start, due_to=end)
@@ -751,7 +754,3 @@ def installments_regrace(*, product_ids: list[int], due_from: date, due_to: date
             )
             updated += cursor.rowcount
     return updated
-
-
-def _user(actor: Actor) -> Any:
-    return actor if actor is not None and actor.is_authenticated else None
