@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from riskdesk import nightly, tasks
-from riskdesk.core.api import ErrorSerializer
+from riskdesk.core.api import ErrorSerializer, validated
 from riskdesk.core.permissions import HasRole
 from riskdesk.core.roles import ADMIN
 
@@ -39,10 +39,9 @@ class CloseDayApi(APIView):
         responses={202: OutputSerializer, 400: ErrorSerializer, 422: ErrorSerializer},
     )
     def post(self, request: Request) -> Response:
-        serializer = self.InputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
+        data = validated(self.InputSerializer, request.data)
         # Checked here too, so a real worker's refusal is a 422 now, not a failed task later.
-        as_of = nightly.closable(serializer.validated_data.get("as_of"))
+        as_of = nightly.closable(data.get("as_of"))
         result = tasks.close_day.delay(as_of.isoformat())
         closed = result.get() if isinstance(result, EagerResult) else []
         return Response(

@@ -50,7 +50,7 @@ from riskdesk.collections.models import (
     Stage,
 )
 from riskdesk.core import masking
-from riskdesk.core.api import RecordIdField, paginated_response
+from riskdesk.core.api import RecordIdField, paginated_response, validated
 from riskdesk.core.audit import audit_record
 from riskdesk.core.dates import is_month_end
 from riskdesk.core.errors import DomainError, NotFound
@@ -79,12 +79,6 @@ def case_to_act_on(request: Request, case_id: int) -> Case:
     if not access.may_act_on_case(request.user, case):
         raise PermissionDenied
     return case
-
-
-def validated(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 # -- output --------------------------------------------------------------------------------

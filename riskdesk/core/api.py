@@ -109,6 +109,13 @@ class RecordIdField(serializers.PrimaryKeyRelatedField):
         return super().to_internal_value(data)
 
 
+def validated(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
+    """`data` checked by `serializer_class`: its validated data, or a 400 naming the fields."""
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
 def paginated_response(
     *, request: Request, view: APIView, queryset: QuerySet[Any], serializer_class: type[serializers.Serializer]
 ) -> Response:
@@ -156,9 +163,8 @@ class TokenObtainApi(APIView):
         responses={200: OutputSerializer, 400: ErrorSerializer},
     )
     def post(self, request: Request) -> Response:
-        serializer = self.InputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        user = authenticate(request=request._request, **serializer.validated_data)
+        data = validated(self.InputSerializer, request.data)
+        user = authenticate(request=request._request, **data)
         if user is None or not user.is_active:
             raise _BadCredentials()
         token, _ = Token.objects.get_or_create(user=user)
@@ -213,9 +219,8 @@ class JobRunListApi(APIView):
         responses={200: OutputSerializer(many=True), 400: ErrorSerializer},
     )
     def get(self, request: Request) -> Response:
-        filters = self.FilterSerializer(data=request.query_params)
-        filters.is_valid(raise_exception=True)
+        filters = validated(self.FilterSerializer, request.query_params)
         runs = JobRun.objects.order_by("-business_date", "id")
-        if "business_date" in filters.validated_data:
-            runs = runs.filter(business_date=filters.validated_data["business_date"])
+        if "business_date" in filters:
+            runs = runs.filter(business_date=filters["business_date"])
         return paginated_response(request=request, view=self, queryset=runs, serializer_class=self.OutputSerializer)

@@ -21,7 +21,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from riskdesk.core import masking
-from riskdesk.core.api import ErrorSerializer, RecordIdField, paginated_response
+from riskdesk.core.api import ErrorSerializer, RecordIdField, paginated_response, validated
 from riskdesk.core.dates import business_today
 from riskdesk.core.money import annual_rate
 from riskdesk.core.permissions import HasRole, IsStaff
@@ -121,9 +121,8 @@ class ProductListCreateApi(APIView):
         responses={201: ProductOutputSerializer, **errors(400, 409)},
     )
     def post(self, request: Request) -> Response:
-        serializer = self.InputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        product = services.product_create(actor=request.user, **serializer.validated_data)
+        data = validated(self.InputSerializer, request.data)
+        product = services.product_create(actor=request.user, **data)
         return Response(ProductOutputSerializer(product).data, status=status.HTTP_201_CREATED)
 
 
@@ -231,9 +230,8 @@ class BorrowerCreateApi(APIView):
         responses={201: BorrowerOutputSerializer, **errors(400, 409, 422)},
     )
     def post(self, request: Request) -> Response:
-        serializer = self.InputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        borrower = services.borrower_register(actor=request.user, **serializer.validated_data)
+        data = validated(self.InputSerializer, request.data)
+        borrower = services.borrower_register(actor=request.user, **data)
         return Response(render_borrower(request, borrower), status=status.HTTP_201_CREATED)
 
 
@@ -301,9 +299,8 @@ class CreditLineCreateApi(APIView):
         responses={201: CreditLineOutputSerializer, **errors(400, 422)},
     )
     def post(self, request: Request) -> Response:
-        serializer = self.InputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        line = services.credit_line_open(actor=request.user, **serializer.validated_data)
+        data = validated(self.InputSerializer, request.data)
+        line = services.credit_line_open(actor=request.user, **data)
         return Response(render_credit_line(line), status=status.HTTP_201_CREATED)
 
 
@@ -444,9 +441,8 @@ class LoanListCreateApi(APIView):
         responses={200: LoanListOutputSerializer(many=True), **errors(400)},
     )
     def get(self, request: Request) -> Response:
-        filters = self.FilterSerializer(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        lookups = {("borrower_id" if k == "borrower" else k): v for k, v in filters.validated_data.items()}
+        filters = validated(self.FilterSerializer, request.query_params)
+        lookups = {("borrower_id" if k == "borrower" else k): v for k, v in filters.items()}
         loans = selectors.loan_list(**lookups)
         return paginated_response(request=request, view=self, queryset=loans, serializer_class=LoanListOutputSerializer)
 
@@ -456,9 +452,8 @@ class LoanListCreateApi(APIView):
         responses={201: LoanOutputSerializer, **errors(400, 422)},
     )
     def post(self, request: Request) -> Response:
-        serializer = self.InputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        loan = services.loan_originate(actor=request.user, **serializer.validated_data)
+        data = validated(self.InputSerializer, request.data)
+        loan = services.loan_originate(actor=request.user, **data)
         return Response(render_loan(loan), status=status.HTTP_201_CREATED)
 
 
@@ -495,9 +490,8 @@ class PayoffQuoteApi(APIView):
     )
     def get(self, request: Request, loan_id: int) -> Response:
         loan = get_object_or_404(Loan, pk=loan_id)
-        filters = self.FilterSerializer(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        on: date = filters.validated_data.get("on") or business_today()
+        filters = validated(self.FilterSerializer, request.query_params)
+        on: date = filters.get("on") or business_today()
         return Response(self.OutputSerializer(selectors.payoff_quote(loan, on)).data)
 
 
@@ -578,11 +572,8 @@ class LoanPaymentListCreateApi(APIView):
     def post(self, request: Request, loan_id: int) -> Response:
         loan = get_object_or_404(Loan, pk=loan_id)
         key = idempotency_key(request)
-        serializer = self.InputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        payment, created = services.payment_post(
-            loan=loan, idempotency_key=key, actor=request.user, **serializer.validated_data
-        )
+        data = validated(self.InputSerializer, request.data)
+        payment, created = services.payment_post(loan=loan, idempotency_key=key, actor=request.user, **data)
         return Response(render_payment(payment), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
@@ -611,9 +602,8 @@ class PaymentReverseApi(APIView):
     )
     def post(self, request: Request, payment_id: int) -> Response:
         payment = get_object_or_404(Payment, pk=payment_id)
-        serializer = self.InputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        payment = services.payment_reverse(payment=payment, actor=request.user, **serializer.validated_data)
+        data = validated(self.InputSerializer, request.data)
+        payment = services.payment_reverse(payment=payment, actor=request.user, **data)
         return Response(render_payment(payment))
 
 
@@ -639,9 +629,8 @@ class AutodebitFailureCreateApi(APIView):
     )
     def post(self, request: Request, loan_id: int) -> Response:
         loan = get_object_or_404(Loan, pk=loan_id)
-        serializer = self.InputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        failure = services.autodebit_failure_record(loan=loan, actor=request.user, **serializer.validated_data)
+        data = validated(self.InputSerializer, request.data)
+        failure = services.autodebit_failure_record(loan=loan, actor=request.user, **data)
         return Response(self.OutputSerializer(failure).data, status=status.HTTP_201_CREATED)
 
 
@@ -685,9 +674,8 @@ class GracePolicyListCreateApi(APIView):
         responses={201: OutputSerializer, **errors(400, 409, 422)},
     )
     def post(self, request: Request) -> Response:
-        serializer = self.InputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        policy = services.grace_policy_create(actor=request.user, **serializer.validated_data)
+        data = validated(self.InputSerializer, request.data)
+        policy = services.grace_policy_create(actor=request.user, **data)
         return Response(self.OutputSerializer(policy).data, status=status.HTTP_201_CREATED)
 
 
@@ -722,7 +710,6 @@ class IncidentWindowListCreateApi(APIView):
         responses={201: OutputSerializer, **errors(400, 409, 422)},
     )
     def post(self, request: Request) -> Response:
-        serializer = self.InputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        window = services.incident_window_create(actor=request.user, **serializer.validated_data)
+        data = validated(self.InputSerializer, request.data)
+        window = services.incident_window_create(actor=request.user, **data)
         return Response(self.OutputSerializer(window).data, status=status.HTTP_201_CREATED)
