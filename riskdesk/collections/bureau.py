@@ -21,7 +21,8 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
 from django.utils import timezone
 
-from riskdesk.collections.models import BureauExport, ContactPolicy, Reminder, ReminderStep
+from riskdesk.collections import gate
+from riskdesk.collections.models import BureauExport, Reminder, ReminderStep
 from riskdesk.core.audit import audit_record, user_or_none
 from riskdesk.core.dates import is_month_end
 from riskdesk.core.errors import DomainError
@@ -32,7 +33,6 @@ COLUMNS = ("account", "national_id", "status", "dpd", "overdue_amount", "outstan
 # Without a policy in force: the grace policy's and contact policy's own defaults.
 DEFAULT_REPORT_AFTER_DAYS = 30
 DEFAULT_TOLERANCE = Decimal("1.00")
-DEFAULT_NOTICE_DAYS = 7
 
 
 def bureau_reportable_accounts(month_end: date) -> list[dict[str, Any]]:
@@ -78,8 +78,7 @@ def _past_grace(snapshots: list[LoanMonthSnapshot]) -> list[LoanMonthSnapshot]:
 def _noticed_by(month_end: date, loan_ids: list[int]) -> set[int]:
     """Loans whose bureau prior notice was sent at least the policy's notice days before."""
     end_of_day = timezone.make_aware(datetime.combine(month_end, time.max))
-    policy = ContactPolicy.objects.filter(effective_from__lte=end_of_day).order_by("-effective_from").first()
-    latest = month_end - timedelta(days=policy.bureau_notice_days if policy else DEFAULT_NOTICE_DAYS)
+    latest = month_end - timedelta(days=gate.policy_rule_at(end_of_day, "bureau_notice_days"))
     sent = Reminder.objects.filter(
         loan_id__in=loan_ids, step__kind=ReminderStep.Kind.BUREAU_NOTICE, status=Reminder.Status.SENT
     ).values_list("loan_id", "sent_at")

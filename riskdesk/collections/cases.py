@@ -26,6 +26,7 @@ from django.db import connection, transaction
 from django.db.models import Exists, Max, Min, OuterRef, QuerySet
 from django.utils import timezone
 
+from riskdesk.collections import gate
 from riskdesk.collections.arrangements import arrangements_review
 from riskdesk.collections.models import (
     Agency,
@@ -33,7 +34,6 @@ from riskdesk.collections.models import (
     Case,
     CollectorProfile,
     ContactAttempt,
-    ContactPolicy,
     Promise,
     Stage,
 )
@@ -67,7 +67,6 @@ DEFAULT_PD_BY_BUCKET = {
 DEFAULT_PD_OTHER_BUCKET = "0.50"
 DEFAULT_LANGUAGES = CollectorProfile._meta.get_field("languages").default
 DEFAULT_CAP = CollectorProfile._meta.get_field("max_open_cases").default
-DEFAULT_AGENCY_REVIEW_MONTHS = 12
 FACTS = "collections_case_facts"
 
 
@@ -549,15 +548,10 @@ def _require_late(case: Case, action: str) -> None:
         )
 
 
-def agency_review_months(at: datetime) -> int:
-    policy = ContactPolicy.objects.filter(effective_from__lte=at).order_by("-effective_from").first()
-    return policy.agency_review_months if policy else DEFAULT_AGENCY_REVIEW_MONTHS
-
-
 def _check_agency(agency: Agency, today: date, now: datetime) -> None:
     if not agency.active:
         raise DomainError("agency_inactive", f"{agency.name} is not active.", field="agency")
-    months = agency_review_months(now)
+    months = gate.policy_rule_at(now, "agency_review_months")
     if agency.reviewed_on < add_months(today, -months):
         raise DomainError(
             "agency_review_overdue",

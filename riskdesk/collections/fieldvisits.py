@@ -16,13 +16,12 @@ from django.utils import timezone
 
 from riskdesk.collections import contact, gate
 from riskdesk.collections.arrangements import DECIDE_ROLES, REQUEST_ROLES
-from riskdesk.collections.models import Case, Channel, ContactAttempt, ContactPolicy, FieldVisit, Outcome, Stage
+from riskdesk.collections.models import Case, Channel, ContactAttempt, FieldVisit, Outcome, Stage
 from riskdesk.core.audit import Actor, audit_record, user_or_none
 from riskdesk.core.errors import Conflict, DomainError, NotPermitted
 from riskdesk.core.roles import require_role
 
 VISIT_STAGES = (Stage.LATE, Stage.WRITE_OFF_REVIEW)
-DEFAULT_MIN_STAFF = ContactPolicy._meta.get_field("field_visit_min_staff").default
 
 
 def field_visit_request(
@@ -69,17 +68,12 @@ def _check_request(
         raise DomainError("reason_required", "Say why the visit is needed.", field="reason")
     if not address.strip():
         raise DomainError("address_required", "Give the borrower's registered address.", field="address")
-    needed = _min_staff(planned_at)
+    needed = gate.policy_rule_at(planned_at, "field_visit_min_staff")
     people = {u.pk for u in staff}
     if len(people) < needed:
         raise DomainError(
             "field_visit_staff", f"A field visit needs at least {needed} staff ({len(people)} named).", field="staff"
         )
-
-
-def _min_staff(at: datetime) -> int:
-    policy = gate.contact_policy_in_force(at)
-    return policy.field_visit_min_staff if policy else DEFAULT_MIN_STAFF
 
 
 def field_visit_approve(*, visit: FieldVisit, actor: Actor) -> FieldVisit:

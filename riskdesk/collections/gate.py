@@ -11,6 +11,7 @@ import dataclasses
 import zoneinfo
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from django.db.models import Q
 from django.utils import timezone
@@ -51,6 +52,12 @@ class Decision:
 def contact_policy_in_force(at: datetime) -> ContactPolicy | None:
     """The policy version governing `at`: the latest effective at or before it."""
     return ContactPolicy.objects.filter(effective_from__lte=at).order_by("-effective_from", "-version").first()
+
+
+def policy_rule_at(at: datetime, rule: str) -> Any:
+    """One rule of the contact policy in force at `at`; the field's default when none is."""
+    policy = contact_policy_in_force(at)
+    return getattr(policy, rule) if policy else ContactPolicy._meta.get_field(rule).default
 
 
 def contact_check(
