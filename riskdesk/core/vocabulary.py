@@ -141,6 +141,25 @@ VOCABULARY = {
     "conversations_per_day": _("conversations per day"),
     "calls_per_7_days": _("calls in 7 days"),
     "conversation_cooldown": _("cooldown after a conversation"),
+    # scorecard features: their words are also the loans' risk reasons
+    "segment": _("delinquency segment (up to 30 days past due, or over)"),
+    "dpd": _("days past due now"),
+    "max_dpd_3m": _("most days past due in the last 3 months"),
+    "max_dpd_6m": _("most days past due in the last 6 months"),
+    "max_dpd_12m": _("most days past due in the last 12 months"),
+    "times_30plus_12m": _("times over 30 days past due in the last 12 months"),
+    "months_on_book": _("months since the loan was drawn"),
+    "utilisation": _("share of the credit line drawn"),
+    "active_loans": _("loans the borrower has open"),
+    "paid_due_ratio_3m": _("paid against due in the last 3 months"),
+    "days_since_payment": _("days since the last payment"),
+    "autodebit_failures_90d": _("failed autodebits in the last 90 days"),
+    "broken_promises_12m": _("broken promises to pay in the last 12 months"),
+    "days_unreachable": _("days in collections without reaching the borrower"),
+    "arrangements": _("hardship arrangements on the loan"),
+    "outstanding_principal": _("principal outstanding"),
+    "product": _("product"),
+    "term": _("term"),
 }
 
 

@@ -202,8 +202,14 @@ class Loan(models.Model):
     # The due date of the oldest installment whose principal and interest are not yet
     # fully paid: close of day finds the loans that may be delinquent by this index.
     next_due_date = models.DateField(null=True, blank=True, db_index=True)
+    # The champion scorecard's view of the loan, written by close of day step 3
+    # (riskmodels); lending itself never reads them.
     risk_band = models.CharField(max_length=1, blank=True)
     risk_pd = models.DecimalField(max_digits=7, decimal_places=6, null=True, blank=True)
+    risk_score = models.DecimalField(max_digits=7, decimal_places=2, null=True, blank=True)
+    risk_reasons = models.CharField(
+        max_length=120, blank=True, db_default="", help_text="feature codes costing the most points, worst first"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -8,7 +8,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -17,392 +16,765 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Borrower',
+            name="Borrower",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100)),
-                ('national_id', models.CharField(max_length=32, unique=True)),
-                ('email', models.EmailField(blank=True, max_length=254)),
-                ('timezone', models.CharField(default='Asia/Shanghai', max_length=64)),
-                ('language', models.CharField(choices=[('zh-hans', '简体中文'), ('en', 'English')], default='zh-hans', max_length=8)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=100)),
+                ("national_id", models.CharField(max_length=32, unique=True)),
+                ("email", models.EmailField(blank=True, max_length=254)),
+                ("timezone", models.CharField(default="Asia/Shanghai", max_length=64)),
+                (
+                    "language",
+                    models.CharField(
+                        choices=[("zh-hans", "简体中文"), ("en", "English")], default="zh-hans", max_length=8
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
         ),
         migrations.CreateModel(
-            name='Bucket',
+            name="Bucket",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=8, unique=True)),
-                ('label', models.CharField(max_length=64)),
-                ('min_dpd', models.PositiveIntegerField(unique=True)),
-                ('max_dpd', models.PositiveIntegerField(blank=True, help_text='empty: no upper bound', null=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("code", models.CharField(max_length=8, unique=True)),
+                ("label", models.CharField(max_length=64)),
+                ("min_dpd", models.PositiveIntegerField(unique=True)),
+                ("max_dpd", models.PositiveIntegerField(blank=True, help_text="empty: no upper bound", null=True)),
             ],
             options={
-                'ordering': ['min_dpd'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('max_dpd__isnull', True), ('max_dpd__gte', models.F('min_dpd')), _connector='OR'), name='bucket_ordered')],
+                "ordering": ["min_dpd"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("max_dpd__isnull", True), ("max_dpd__gte", models.F("min_dpd")), _connector="OR"
+                        ),
+                        name="bucket_ordered",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='CreditLine',
+            name="CreditLine",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('limit', models.DecimalField(decimal_places=2, default=Decimal('0.00'), max_digits=14)),
-                ('status', models.CharField(choices=[('active', 'Active'), ('frozen', 'Frozen'), ('closed', 'Closed')], default='active', max_length=8)),
-                ('freeze_reason', models.CharField(blank=True, choices=[('loan_overdue', 'a loan is overdue'), ('cooling_off', 'cooling-off after cure'), ('manual', 'frozen by the desk')], max_length=16)),
-                ('frozen_on', models.DateField(blank=True, null=True)),
-                ('unfreeze_on', models.DateField(blank=True, help_text='the date a cooling-off freeze lifts', null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('borrower', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='credit_lines', to='lending.borrower')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("limit", models.DecimalField(decimal_places=2, default=Decimal("0.00"), max_digits=14)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("active", "Active"), ("frozen", "Frozen"), ("closed", "Closed")],
+                        default="active",
+                        max_length=8,
+                    ),
+                ),
+                (
+                    "freeze_reason",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("loan_overdue", "a loan is overdue"),
+                            ("cooling_off", "cooling-off after cure"),
+                            ("manual", "frozen by the desk"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("frozen_on", models.DateField(blank=True, null=True)),
+                (
+                    "unfreeze_on",
+                    models.DateField(blank=True, help_text="the date a cooling-off freeze lifts", null=True),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "borrower",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="credit_lines", to="lending.borrower"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='EmergencyContact',
+            name="EmergencyContact",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100)),
-                ('phone', models.CharField(max_length=32)),
-                ('relationship', models.CharField(max_length=32)),
-                ('consent', models.BooleanField()),
-                ('objected_at', models.DateTimeField(blank=True, null=True)),
-                ('borrower', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='emergency_contacts', to='lending.borrower')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=100)),
+                ("phone", models.CharField(max_length=32)),
+                ("relationship", models.CharField(max_length=32)),
+                ("consent", models.BooleanField()),
+                ("objected_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "borrower",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="emergency_contacts",
+                        to="lending.borrower",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Loan',
+            name="Loan",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('principal', models.DecimalField(decimal_places=2, default=Decimal('0.00'), max_digits=14)),
-                ('term', models.PositiveSmallIntegerField(help_text='months, or days for a bullet loan')),
-                ('method', models.CharField(choices=[('equal_installment', 'equal installment (等额本息)'), ('equal_principal', 'equal principal (等额本金)'), ('interest_first', 'interest first (先息后本)'), ('bullet', 'bullet (到期一次还本付息)')], max_length=20)),
-                ('disbursed_on', models.DateField()),
-                ('daily_rate', models.DecimalField(decimal_places=6, max_digits=9)),
-                ('penalty_multiplier', models.DecimalField(decimal_places=3, max_digits=5)),
-                ('penalty_base', models.CharField(choices=[('principal', 'overdue principal'), ('principal_interest', 'overdue principal and interest')], max_length=24)),
-                ('status', models.CharField(choices=[('active', 'Active'), ('paid_off', 'Paid Off'), ('written_off', 'Written Off')], default='active', max_length=12)),
-                ('paid_off_on', models.DateField(blank=True, null=True)),
-                ('outstanding_principal', models.DecimalField(decimal_places=2, default=Decimal('0.00'), max_digits=14)),
-                ('overdue_amount', models.DecimalField(decimal_places=2, default=Decimal('0.00'), max_digits=14)),
-                ('penalty_accrued', models.DecimalField(decimal_places=2, default=Decimal('0.00'), help_text='penalty interest accrued and not yet paid', max_digits=14)),
-                ('dpd', models.PositiveIntegerField(default=0)),
-                ('bucket', models.CharField(default='M0', max_length=8)),
-                ('in_grace', models.BooleanField(default=False)),
-                ('grace_end', models.DateField(blank=True, null=True)),
-                ('last_value_date', models.DateField(blank=True, db_index=True, null=True)),
-                ('next_due_date', models.DateField(blank=True, db_index=True, null=True)),
-                ('risk_band', models.CharField(blank=True, max_length=1)),
-                ('risk_pd', models.DecimalField(blank=True, decimal_places=6, max_digits=7, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('borrower', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='loans', to='lending.borrower')),
-                ('credit_line', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='loans', to='lending.creditline')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("principal", models.DecimalField(decimal_places=2, default=Decimal("0.00"), max_digits=14)),
+                ("term", models.PositiveSmallIntegerField(help_text="months, or days for a bullet loan")),
+                (
+                    "method",
+                    models.CharField(
+                        choices=[
+                            ("equal_installment", "equal installment (等额本息)"),
+                            ("equal_principal", "equal principal (等额本金)"),
+                            ("interest_first", "interest first (先息后本)"),
+                            ("bullet", "bullet (到期一次还本付息)"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("disbursed_on", models.DateField()),
+                ("daily_rate", models.DecimalField(decimal_places=6, max_digits=9)),
+                ("penalty_multiplier", models.DecimalField(decimal_places=3, max_digits=5)),
+                (
+                    "penalty_base",
+                    models.CharField(
+                        choices=[
+                            ("principal", "overdue principal"),
+                            ("principal_interest", "overdue principal and interest"),
+                        ],
+                        max_length=24,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("active", "Active"), ("paid_off", "Paid Off"), ("written_off", "Written Off")],
+                        default="active",
+                        max_length=12,
+                    ),
+                ),
+                ("paid_off_on", models.DateField(blank=True, null=True)),
+                (
+                    "outstanding_principal",
+                    models.DecimalField(decimal_places=2, default=Decimal("0.00"), max_digits=14),
+                ),
+                ("overdue_amount", models.DecimalField(decimal_places=2, default=Decimal("0.00"), max_digits=14)),
+                (
+                    "penalty_accrued",
+                    models.DecimalField(
+                        decimal_places=2,
+                        default=Decimal("0.00"),
+                        help_text="penalty interest accrued and not yet paid",
+                        max_digits=14,
+                    ),
+                ),
+                ("dpd", models.PositiveIntegerField(default=0)),
+                ("bucket", models.CharField(default="M0", max_length=8)),
+                ("in_grace", models.BooleanField(default=False)),
+                ("grace_end", models.DateField(blank=True, null=True)),
+                ("last_value_date", models.DateField(blank=True, db_index=True, null=True)),
+                ("next_due_date", models.DateField(blank=True, db_index=True, null=True)),
+                ("risk_band", models.CharField(blank=True, max_length=1)),
+                ("risk_pd", models.DecimalField(blank=True, decimal_places=6, max_digits=7, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "borrower",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="loans", to="lending.borrower"
+                    ),
+                ),
+                (
+                    "credit_line",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="loans", to="lending.creditline"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Installment',
+            name="Installment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('seq', models.PositiveSmallIntegerField()),
-                ('period_start', models.DateField()),
-                ('due_date', models.DateField()),
-                ('principal_due', models.DecimalField(decimal_places=2, default=Decimal('0.00'), max_digits=14)),
-                ('interest_due', models.DecimalField(decimal_places=2, default=Decimal('0.00'), max_digits=14)),
-                ('principal_paid', models.DecimalField(decimal_places=2, default=Decimal('0.00'), max_digits=14)),
-                ('interest_paid', models.DecimalField(decimal_places=2, default=Decimal('0.00'), max_digits=14)),
-                ('penalty_accrued', models.DecimalField(decimal_places=2, default=Decimal('0.00'), max_digits=14)),
-                ('penalty_paid', models.DecimalField(decimal_places=2, default=Decimal('0.00'), max_digits=14)),
-                ('late_base_days', models.DecimalField(decimal_places=2, default=Decimal('0.00'), max_digits=20)),
-                ('pi_settled_on', models.DateField(blank=True, help_text='the day principal and interest were fully paid', null=True)),
-                ('grace_end', models.DateField()),
-                ('penalty_from', models.DateField()),
-                ('arrears_tolerance', models.DecimalField(decimal_places=2, default=Decimal('0.00'), max_digits=14)),
-                ('loan', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='installments', to='lending.loan')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("seq", models.PositiveSmallIntegerField()),
+                ("period_start", models.DateField()),
+                ("due_date", models.DateField()),
+                ("principal_due", models.DecimalField(decimal_places=2, default=Decimal("0.00"), max_digits=14)),
+                ("interest_due", models.DecimalField(decimal_places=2, default=Decimal("0.00"), max_digits=14)),
+                ("principal_paid", models.DecimalField(decimal_places=2, default=Decimal("0.00"), max_digits=14)),
+                ("interest_paid", models.DecimalField(decimal_places=2, default=Decimal("0.00"), max_digits=14)),
+                ("penalty_accrued", models.DecimalField(decimal_places=2, default=Decimal("0.00"), max_digits=14)),
+                ("penalty_paid", models.DecimalField(decimal_places=2, default=Decimal("0.00"), max_digits=14)),
+                ("late_base_days", models.DecimalField(decimal_places=2, default=Decimal("0.00"), max_digits=20)),
+                (
+                    "pi_settled_on",
+                    models.DateField(blank=True, help_text="the day principal and interest were fully paid", null=True),
+                ),
+                ("grace_end", models.DateField()),
+                ("penalty_from", models.DateField()),
+                ("arrears_tolerance", models.DecimalField(decimal_places=2, default=Decimal("0.00"), max_digits=14)),
+                (
+                    "loan",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="installments", to="lending.loan"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['loan', 'seq'],
+                "ordering": ["loan", "seq"],
             },
         ),
         migrations.CreateModel(
-            name='CreditLineEvent',
+            name="CreditLineEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('on', models.DateField()),
-                ('kind', models.CharField(choices=[('opened', 'Opened'), ('freeze', 'Freeze'), ('cooling_off', 'Cooling Off'), ('unfreeze', 'Unfreeze'), ('limit_change', 'Limit Change')], max_length=16)),
-                ('reason', models.CharField(max_length=32)),
-                ('limit_before', models.DecimalField(blank=True, decimal_places=2, default=None, max_digits=14, null=True)),
-                ('limit_after', models.DecimalField(blank=True, decimal_places=2, default=None, max_digits=14, null=True)),
-                ('unfreeze_on', models.DateField(blank=True, null=True)),
-                ('at', models.DateTimeField(auto_now_add=True)),
-                ('credit_line', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='lending.creditline')),
-                ('loan', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to='lending.loan')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("on", models.DateField()),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("opened", "Opened"),
+                            ("freeze", "Freeze"),
+                            ("cooling_off", "Cooling Off"),
+                            ("unfreeze", "Unfreeze"),
+                            ("limit_change", "Limit Change"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("reason", models.CharField(max_length=32)),
+                (
+                    "limit_before",
+                    models.DecimalField(blank=True, decimal_places=2, default=None, max_digits=14, null=True),
+                ),
+                (
+                    "limit_after",
+                    models.DecimalField(blank=True, decimal_places=2, default=None, max_digits=14, null=True),
+                ),
+                ("unfreeze_on", models.DateField(blank=True, null=True)),
+                ("at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "credit_line",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="events", to="lending.creditline"
+                    ),
+                ),
+                (
+                    "loan",
+                    models.ForeignKey(
+                        blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to="lending.loan"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['on', 'id'],
+                "ordering": ["on", "id"],
             },
         ),
         migrations.CreateModel(
-            name='BucketHistory',
+            name="BucketHistory",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('on', models.DateField()),
-                ('from_bucket', models.CharField(max_length=8)),
-                ('to_bucket', models.CharField(max_length=8)),
-                ('dpd', models.PositiveIntegerField()),
-                ('loan', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='bucket_history', to='lending.loan')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("on", models.DateField()),
+                ("from_bucket", models.CharField(max_length=8)),
+                ("to_bucket", models.CharField(max_length=8)),
+                ("dpd", models.PositiveIntegerField()),
+                (
+                    "loan",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="bucket_history", to="lending.loan"
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'bucket history',
-                'ordering': ['loan', 'on'],
+                "verbose_name_plural": "bucket history",
+                "ordering": ["loan", "on"],
             },
         ),
         migrations.CreateModel(
-            name='AutodebitFailure',
+            name="AutodebitFailure",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('attempted_on', models.DateField()),
-                ('amount', models.DecimalField(decimal_places=2, default=Decimal('0.00'), max_digits=14)),
-                ('cause', models.CharField(choices=[('insufficient_funds', 'Insufficient Funds'), ('bank_error', 'Bank Error'), ('lender_outage', 'Lender Outage'), ('card_expired', 'Card Expired'), ('mandate_revoked', 'Mandate Revoked')], max_length=24)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('loan', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='autodebit_failures', to='lending.loan')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("attempted_on", models.DateField()),
+                ("amount", models.DecimalField(decimal_places=2, default=Decimal("0.00"), max_digits=14)),
+                (
+                    "cause",
+                    models.CharField(
+                        choices=[
+                            ("insufficient_funds", "Insufficient Funds"),
+                            ("bank_error", "Bank Error"),
+                            ("lender_outage", "Lender Outage"),
+                            ("card_expired", "Card Expired"),
+                            ("mandate_revoked", "Mandate Revoked"),
+                        ],
+                        max_length=24,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "loan",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="autodebit_failures",
+                        to="lending.loan",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-attempted_on', '-id'],
+                "ordering": ["-attempted_on", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='LoanMonthSnapshot',
+            name="LoanMonthSnapshot",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('month_end', models.DateField()),
-                ('dpd', models.PositiveIntegerField()),
-                ('bucket', models.CharField(max_length=8)),
-                ('outstanding_principal', models.DecimalField(decimal_places=2, default=Decimal('0.00'), max_digits=14)),
-                ('overdue_amount', models.DecimalField(decimal_places=2, default=Decimal('0.00'), max_digits=14)),
-                ('status', models.CharField(max_length=12)),
-                ('loan', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='month_snapshots', to='lending.loan')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("month_end", models.DateField()),
+                ("dpd", models.PositiveIntegerField()),
+                ("bucket", models.CharField(max_length=8)),
+                (
+                    "outstanding_principal",
+                    models.DecimalField(decimal_places=2, default=Decimal("0.00"), max_digits=14),
+                ),
+                ("overdue_amount", models.DecimalField(decimal_places=2, default=Decimal("0.00"), max_digits=14)),
+                ("status", models.CharField(max_length=12)),
+                (
+                    "loan",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="month_snapshots", to="lending.loan"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Payment',
+            name="Payment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('amount', models.DecimalField(decimal_places=2, default=Decimal('0.00'), max_digits=14)),
-                ('value_date', models.DateField()),
-                ('kind', models.CharField(choices=[('regular', 'Regular'), ('prepayment', 'Prepayment'), ('payoff', 'Payoff')], max_length=12)),
-                ('channel', models.CharField(choices=[('autodebit', 'Autodebit'), ('app', 'App'), ('bank_transfer', 'Bank Transfer'), ('counter', 'Counter')], max_length=16)),
-                ('reference', models.CharField(blank=True, max_length=64)),
-                ('idempotency_key', models.CharField(max_length=128, unique=True)),
-                ('request_hash', models.CharField(max_length=64)),
-                ('status', models.CharField(choices=[('posted', 'Posted'), ('reversed', 'Reversed')], default='posted', max_length=10)),
-                ('unapplied', models.DecimalField(decimal_places=2, default=Decimal('0.00'), help_text='money a replay could not apply (to refund)', max_digits=14)),
-                ('reversed_at', models.DateTimeField(blank=True, null=True)),
-                ('reversal_reason', models.CharField(blank=True, max_length=200)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to=settings.AUTH_USER_MODEL)),
-                ('loan', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='payments', to='lending.loan')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("amount", models.DecimalField(decimal_places=2, default=Decimal("0.00"), max_digits=14)),
+                ("value_date", models.DateField()),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("regular", "Regular"), ("prepayment", "Prepayment"), ("payoff", "Payoff")],
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[
+                            ("autodebit", "Autodebit"),
+                            ("app", "App"),
+                            ("bank_transfer", "Bank Transfer"),
+                            ("counter", "Counter"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("reference", models.CharField(blank=True, max_length=64)),
+                ("idempotency_key", models.CharField(max_length=128, unique=True)),
+                ("request_hash", models.CharField(max_length=64)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("posted", "Posted"), ("reversed", "Reversed")], default="posted", max_length=10
+                    ),
+                ),
+                (
+                    "unapplied",
+                    models.DecimalField(
+                        decimal_places=2,
+                        default=Decimal("0.00"),
+                        help_text="money a replay could not apply (to refund)",
+                        max_digits=14,
+                    ),
+                ),
+                ("reversed_at", models.DateTimeField(blank=True, null=True)),
+                ("reversal_reason", models.CharField(blank=True, max_length=200)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "loan",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="payments", to="lending.loan"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['value_date', 'id'],
+                "ordering": ["value_date", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Allocation',
+            name="Allocation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('seq', models.PositiveSmallIntegerField()),
-                ('penalty', models.DecimalField(decimal_places=2, default=Decimal('0.00'), max_digits=14)),
-                ('interest', models.DecimalField(decimal_places=2, default=Decimal('0.00'), max_digits=14)),
-                ('principal', models.DecimalField(decimal_places=2, default=Decimal('0.00'), max_digits=14)),
-                ('loan', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='allocations', to='lending.loan')),
-                ('payment', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='allocations', to='lending.payment')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("seq", models.PositiveSmallIntegerField()),
+                ("penalty", models.DecimalField(decimal_places=2, default=Decimal("0.00"), max_digits=14)),
+                ("interest", models.DecimalField(decimal_places=2, default=Decimal("0.00"), max_digits=14)),
+                ("principal", models.DecimalField(decimal_places=2, default=Decimal("0.00"), max_digits=14)),
+                (
+                    "loan",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="allocations", to="lending.loan"
+                    ),
+                ),
+                (
+                    "payment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="allocations", to="lending.payment"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['payment', 'seq'],
+                "ordering": ["payment", "seq"],
             },
         ),
         migrations.CreateModel(
-            name='Product',
+            name="Product",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.SlugField(max_length=32, unique=True)),
-                ('name', models.CharField(max_length=100)),
-                ('daily_rate', models.DecimalField(decimal_places=6, default=Decimal('0.000450'), max_digits=9, validators=[django.core.validators.MinValueValidator(Decimal('0'))])),
-                ('penalty_multiplier', models.DecimalField(decimal_places=3, default=Decimal('1.500'), max_digits=5)),
-                ('penalty_base', models.CharField(choices=[('principal', 'overdue principal'), ('principal_interest', 'overdue principal and interest')], default='principal', max_length=24)),
-                ('methods', models.JSONField(default=list, help_text='allowed repayment methods')),
-                ('terms', models.JSONField(default=list, help_text='allowed terms: months, or days for bullet')),
-                ('min_amount', models.DecimalField(decimal_places=2, default=Decimal('500.00'), max_digits=14)),
-                ('max_amount', models.DecimalField(decimal_places=2, default=Decimal('200000.00'), max_digits=14)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("code", models.SlugField(max_length=32, unique=True)),
+                ("name", models.CharField(max_length=100)),
+                (
+                    "daily_rate",
+                    models.DecimalField(
+                        decimal_places=6,
+                        default=Decimal("0.000450"),
+                        max_digits=9,
+                        validators=[django.core.validators.MinValueValidator(Decimal("0"))],
+                    ),
+                ),
+                ("penalty_multiplier", models.DecimalField(decimal_places=3, default=Decimal("1.500"), max_digits=5)),
+                (
+                    "penalty_base",
+                    models.CharField(
+                        choices=[
+                            ("principal", "overdue principal"),
+                            ("principal_interest", "overdue principal and interest"),
+                        ],
+                        default="principal",
+                        max_length=24,
+                    ),
+                ),
+                ("methods", models.JSONField(default=list, help_text="allowed repayment methods")),
+                ("terms", models.JSONField(default=list, help_text="allowed terms: months, or days for bullet")),
+                ("min_amount", models.DecimalField(decimal_places=2, default=Decimal("500.00"), max_digits=14)),
+                ("max_amount", models.DecimalField(decimal_places=2, default=Decimal("200000.00"), max_digits=14)),
             ],
             options={
-                'ordering': ['code'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('daily_rate__gte', 0), ('daily_rate__lte', Decimal('0.01'))), name='product_rate_range'), models.CheckConstraint(condition=models.Q(('min_amount__gt', 0), ('max_amount__gte', models.F('min_amount'))), name='product_amount_range')],
+                "ordering": ["code"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("daily_rate__gte", 0), ("daily_rate__lte", Decimal("0.01"))),
+                        name="product_rate_range",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("min_amount__gt", 0), ("max_amount__gte", models.F("min_amount"))),
+                        name="product_amount_range",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='PortfolioSnapshot',
+            name="PortfolioSnapshot",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('business_date', models.DateField()),
-                ('term', models.PositiveSmallIntegerField()),
-                ('origination_month', models.DateField()),
-                ('bucket', models.CharField(max_length=8)),
-                ('loans', models.PositiveIntegerField()),
-                ('outstanding_principal', models.DecimalField(decimal_places=2, default=Decimal('0.00'), max_digits=14)),
-                ('overdue_amount', models.DecimalField(decimal_places=2, default=Decimal('0.00'), max_digits=14)),
-                ('penalty_accrued', models.DecimalField(decimal_places=2, default=Decimal('0.00'), max_digits=14)),
-                ('product', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, to='lending.product')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("business_date", models.DateField()),
+                ("term", models.PositiveSmallIntegerField()),
+                ("origination_month", models.DateField()),
+                ("bucket", models.CharField(max_length=8)),
+                ("loans", models.PositiveIntegerField()),
+                (
+                    "outstanding_principal",
+                    models.DecimalField(decimal_places=2, default=Decimal("0.00"), max_digits=14),
+                ),
+                ("overdue_amount", models.DecimalField(decimal_places=2, default=Decimal("0.00"), max_digits=14)),
+                ("penalty_accrued", models.DecimalField(decimal_places=2, default=Decimal("0.00"), max_digits=14)),
+                ("product", models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, to="lending.product")),
             ],
             options={
-                'ordering': ['business_date', 'product', 'term', 'origination_month', 'bucket'],
+                "ordering": ["business_date", "product", "term", "origination_month", "bucket"],
             },
         ),
         migrations.AddField(
-            model_name='loan',
-            name='product',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='loans', to='lending.product'),
+            model_name="loan",
+            name="product",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="loans", to="lending.product"
+            ),
         ),
         migrations.CreateModel(
-            name='IncidentWindow',
+            name="IncidentWindow",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('start', models.DateField()),
-                ('end', models.DateField()),
-                ('extra_grace_days', models.PositiveSmallIntegerField(validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(30)])),
-                ('reason', models.CharField(max_length=200)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to=settings.AUTH_USER_MODEL)),
-                ('product', models.ForeignKey(blank=True, help_text='empty: every product', null=True, on_delete=django.db.models.deletion.PROTECT, to='lending.product')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("start", models.DateField()),
+                ("end", models.DateField()),
+                (
+                    "extra_grace_days",
+                    models.PositiveSmallIntegerField(
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(30),
+                        ]
+                    ),
+                ),
+                ("reason", models.CharField(max_length=200)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "product",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="empty: every product",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        to="lending.product",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-start'],
+                "ordering": ["-start"],
             },
         ),
         migrations.CreateModel(
-            name='GracePolicy',
+            name="GracePolicy",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('effective_from', models.DateField()),
-                ('grace_days', models.PositiveSmallIntegerField(default=3, validators=[django.core.validators.MaxValueValidator(30)])),
-                ('penalty_start', models.CharField(choices=[('due_date', 'from the due date'), ('grace_end', 'from the grace end')], default='due_date', max_length=12)),
-                ('arrears_tolerance', models.DecimalField(decimal_places=2, default=Decimal('1.00'), max_digits=14)),
-                ('bureau_report_after_days', models.PositiveSmallIntegerField(default=30)),
-                ('cooling_off_days', models.PositiveSmallIntegerField(default=30)),
-                ('case_open_after_days', models.PositiveSmallIntegerField(default=0, help_text='days after grace end a case opens')),
-                ('note', models.CharField(blank=True, max_length=200)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to=settings.AUTH_USER_MODEL)),
-                ('product', models.ForeignKey(blank=True, help_text='empty: every product', null=True, on_delete=django.db.models.deletion.PROTECT, to='lending.product')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("effective_from", models.DateField()),
+                (
+                    "grace_days",
+                    models.PositiveSmallIntegerField(
+                        default=3, validators=[django.core.validators.MaxValueValidator(30)]
+                    ),
+                ),
+                (
+                    "penalty_start",
+                    models.CharField(
+                        choices=[("due_date", "from the due date"), ("grace_end", "from the grace end")],
+                        default="due_date",
+                        max_length=12,
+                    ),
+                ),
+                ("arrears_tolerance", models.DecimalField(decimal_places=2, default=Decimal("1.00"), max_digits=14)),
+                ("bureau_report_after_days", models.PositiveSmallIntegerField(default=30)),
+                ("cooling_off_days", models.PositiveSmallIntegerField(default=30)),
+                (
+                    "case_open_after_days",
+                    models.PositiveSmallIntegerField(default=0, help_text="days after grace end a case opens"),
+                ),
+                ("note", models.CharField(blank=True, max_length=200)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "product",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="empty: every product",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        to="lending.product",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'grace policies',
-                'ordering': ['product_id', 'effective_from'],
+                "verbose_name_plural": "grace policies",
+                "ordering": ["product_id", "effective_from"],
             },
         ),
         migrations.CreateModel(
-            name='ContactPoint',
+            name="ContactPoint",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('phone', 'Phone'), ('email', 'Email'), ('app', 'App')], max_length=8)),
-                ('value', models.CharField(max_length=254)),
-                ('label', models.CharField(blank=True, max_length=32)),
-                ('verification', models.CharField(choices=[('unverified', 'Unverified'), ('verified', 'Verified')], default='unverified', max_length=12)),
-                ('status', models.CharField(choices=[('active', 'Active'), ('wrong_number', 'Wrong Number'), ('disconnected', 'Disconnected')], default='active', max_length=16)),
-                ('last_success_at', models.DateTimeField(blank=True, null=True)),
-                ('borrower', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='contact_points', to='lending.borrower')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(choices=[("phone", "Phone"), ("email", "Email"), ("app", "App")], max_length=8),
+                ),
+                ("value", models.CharField(max_length=254)),
+                ("label", models.CharField(blank=True, max_length=32)),
+                (
+                    "verification",
+                    models.CharField(
+                        choices=[("unverified", "Unverified"), ("verified", "Verified")],
+                        default="unverified",
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("active", "Active"),
+                            ("wrong_number", "Wrong Number"),
+                            ("disconnected", "Disconnected"),
+                        ],
+                        default="active",
+                        max_length=16,
+                    ),
+                ),
+                ("last_success_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "borrower",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="contact_points",
+                        to="lending.borrower",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('borrower', 'kind', 'value'), name='contactpoint_unique')],
+                "constraints": [
+                    models.UniqueConstraint(fields=("borrower", "kind", "value"), name="contactpoint_unique")
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='creditline',
-            constraint=models.CheckConstraint(condition=models.Q(('limit__gte', 0)), name='creditline_limit_nonnegative'),
+            model_name="creditline",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("limit__gte", 0)), name="creditline_limit_nonnegative"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='emergencycontact',
-            constraint=models.CheckConstraint(condition=models.Q(('consent', True)), name='emergencycontact_needs_consent'),
+            model_name="emergencycontact",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("consent", True)), name="emergencycontact_needs_consent"
+            ),
         ),
         migrations.AddIndex(
-            model_name='installment',
-            index=models.Index(condition=models.Q(('pi_settled_on__isnull', True)), fields=['loan', 'due_date'], name='installment_open'),
+            model_name="installment",
+            index=models.Index(
+                condition=models.Q(("pi_settled_on__isnull", True)),
+                fields=["loan", "due_date"],
+                name="installment_open",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='installment',
-            constraint=models.UniqueConstraint(fields=('loan', 'seq'), name='installment_loan_seq_unique'),
+            model_name="installment",
+            constraint=models.UniqueConstraint(fields=("loan", "seq"), name="installment_loan_seq_unique"),
         ),
         migrations.AddConstraint(
-            model_name='installment',
-            constraint=models.CheckConstraint(condition=models.Q(('principal_paid__gte', 0), ('principal_paid__lte', models.F('principal_due')), ('interest_paid__gte', 0), ('interest_paid__lte', models.F('interest_due')), ('penalty_paid__gte', 0), ('penalty_paid__lte', models.F('penalty_accrued'))), name='installment_paid_within_due'),
+            model_name="installment",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("principal_paid__gte", 0),
+                    ("principal_paid__lte", models.F("principal_due")),
+                    ("interest_paid__gte", 0),
+                    ("interest_paid__lte", models.F("interest_due")),
+                    ("penalty_paid__gte", 0),
+                    ("penalty_paid__lte", models.F("penalty_accrued")),
+                ),
+                name="installment_paid_within_due",
+            ),
         ),
         migrations.AddIndex(
-            model_name='buckethistory',
-            index=models.Index(fields=['on'], name='lending_buc_on_232629_idx'),
+            model_name="buckethistory",
+            index=models.Index(fields=["on"], name="lending_buc_on_232629_idx"),
         ),
         migrations.AddConstraint(
-            model_name='buckethistory',
-            constraint=models.UniqueConstraint(fields=('loan', 'on'), name='buckethistory_loan_day_unique'),
+            model_name="buckethistory",
+            constraint=models.UniqueConstraint(fields=("loan", "on"), name="buckethistory_loan_day_unique"),
         ),
         migrations.AddIndex(
-            model_name='autodebitfailure',
-            index=models.Index(fields=['loan', 'attempted_on'], name='lending_aut_loan_id_ce0f4a_idx'),
+            model_name="autodebitfailure",
+            index=models.Index(fields=["loan", "attempted_on"], name="lending_aut_loan_id_ce0f4a_idx"),
         ),
         migrations.AddConstraint(
-            model_name='loanmonthsnapshot',
-            constraint=models.UniqueConstraint(fields=('month_end', 'loan'), name='loanmonthsnapshot_unique'),
+            model_name="loanmonthsnapshot",
+            constraint=models.UniqueConstraint(fields=("month_end", "loan"), name="loanmonthsnapshot_unique"),
         ),
         migrations.AddIndex(
-            model_name='payment',
-            index=models.Index(fields=['loan', 'value_date'], name='lending_pay_loan_id_b4e192_idx'),
+            model_name="payment",
+            index=models.Index(fields=["loan", "value_date"], name="lending_pay_loan_id_b4e192_idx"),
         ),
         migrations.AddConstraint(
-            model_name='payment',
-            constraint=models.CheckConstraint(condition=models.Q(('amount__gt', 0), ('unapplied__gte', 0)), name='payment_amount_positive'),
+            model_name="payment",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("amount__gt", 0), ("unapplied__gte", 0)), name="payment_amount_positive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='allocation',
-            constraint=models.CheckConstraint(condition=models.Q(('penalty__gte', 0), ('interest__gte', 0), ('principal__gte', 0)), name='allocation_nonnegative'),
+            model_name="allocation",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("penalty__gte", 0), ("interest__gte", 0), ("principal__gte", 0)),
+                name="allocation_nonnegative",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='portfoliosnapshot',
-            constraint=models.UniqueConstraint(fields=('business_date', 'product', 'term', 'origination_month', 'bucket'), name='portfoliosnapshot_unique'),
+            model_name="portfoliosnapshot",
+            constraint=models.UniqueConstraint(
+                fields=("business_date", "product", "term", "origination_month", "bucket"),
+                name="portfoliosnapshot_unique",
+            ),
         ),
         migrations.AddIndex(
-            model_name='loan',
-            index=models.Index(condition=models.Q(('dpd__gt', 0)), fields=['credit_line'], name='loan_delinquent_line'),
+            model_name="loan",
+            index=models.Index(condition=models.Q(("dpd__gt", 0)), fields=["credit_line"], name="loan_delinquent_line"),
         ),
         migrations.AddConstraint(
-            model_name='loan',
-            constraint=models.CheckConstraint(condition=models.Q(('principal__gt', 0)), name='loan_principal_positive'),
+            model_name="loan",
+            constraint=models.CheckConstraint(condition=models.Q(("principal__gt", 0)), name="loan_principal_positive"),
         ),
         migrations.AddConstraint(
-            model_name='loan',
-            constraint=models.CheckConstraint(condition=models.Q(('outstanding_principal__gte', 0), ('outstanding_principal__lte', models.F('principal'))), name='loan_outstanding_in_range'),
+            model_name="loan",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("outstanding_principal__gte", 0), ("outstanding_principal__lte", models.F("principal"))
+                ),
+                name="loan_outstanding_in_range",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='loan',
-            constraint=models.CheckConstraint(condition=models.Q(('overdue_amount__gte', 0), ('penalty_accrued__gte', 0)), name='loan_amounts_nonnegative'),
+            model_name="loan",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("overdue_amount__gte", 0), ("penalty_accrued__gte", 0)),
+                name="loan_amounts_nonnegative",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='incidentwindow',
-            constraint=models.CheckConstraint(condition=models.Q(('end__gte', models.F('start'))), name='incidentwindow_ordered'),
+            model_name="incidentwindow",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("end__gte", models.F("start"))), name="incidentwindow_ordered"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='incidentwindow',
-            constraint=models.CheckConstraint(condition=models.Q(('extra_grace_days__gte', 1), ('extra_grace_days__lte', 30)), name='incidentwindow_days_range'),
+            model_name="incidentwindow",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("extra_grace_days__gte", 1), ("extra_grace_days__lte", 30)),
+                name="incidentwindow_days_range",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='gracepolicy',
-            constraint=models.UniqueConstraint(fields=('product', 'effective_from'), name='gracepolicy_product_version'),
+            model_name="gracepolicy",
+            constraint=models.UniqueConstraint(
+                fields=("product", "effective_from"), name="gracepolicy_product_version"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='gracepolicy',
-            constraint=models.UniqueConstraint(condition=models.Q(('product__isnull', True)), fields=('effective_from',), name='gracepolicy_default_version'),
+            model_name="gracepolicy",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("product__isnull", True)),
+                fields=("effective_from",),
+                name="gracepolicy_default_version",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='gracepolicy',
-            constraint=models.CheckConstraint(condition=models.Q(('grace_days__lte', 30)), name='gracepolicy_grace_days_range'),
+            model_name="gracepolicy",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("grace_days__lte", 30)), name="gracepolicy_grace_days_range"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='gracepolicy',
-            constraint=models.CheckConstraint(condition=models.Q(('arrears_tolerance__gte', 0)), name='gracepolicy_tolerance_nonnegative'),
+            model_name="gracepolicy",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("arrears_tolerance__gte", 0)), name="gracepolicy_tolerance_nonnegative"
+            ),
         ),
     ]

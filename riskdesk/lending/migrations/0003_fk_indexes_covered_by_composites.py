@@ -5,20 +5,26 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('lending', '0002_default_buckets_and_grace_policy'),
+        ("lending", "0002_default_buckets_and_grace_policy"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='installment',
-            name='loan',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='installments', to='lending.loan'),
+            model_name="installment",
+            name="loan",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="installments",
+                to="lending.loan",
+            ),
         ),
         migrations.AlterField(
-            model_name='payment',
-            name='loan',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='payments', to='lending.loan'),
+            model_name="payment",
+            name="loan",
+            field=models.ForeignKey(
+                db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name="payments", to="lending.loan"
+            ),
         ),
     ]

@@ -6,27 +6,46 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('lending', '0003_fk_indexes_covered_by_composites'),
+        ("lending", "0003_fk_indexes_covered_by_composites"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='LoanArrangement',
+            name="LoanArrangement",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('extension', 'Extension'), ('reinstallment', 're-installment'), ('penalty_waiver', 'Penalty Waiver')], max_length=16)),
-                ('effective_on', models.DateField()),
-                ('months', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('reason', models.CharField(max_length=200)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to=settings.AUTH_USER_MODEL)),
-                ('loan', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='arrangements', to='lending.loan')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("extension", "Extension"),
+                            ("reinstallment", "re-installment"),
+                            ("penalty_waiver", "Penalty Waiver"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("effective_on", models.DateField()),
+                ("months", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("reason", models.CharField(max_length=200)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "loan",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="arrangements", to="lending.loan"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['loan', 'effective_on', 'id'],
+                "ordering": ["loan", "effective_on", "id"],
             },
         ),
     ]
