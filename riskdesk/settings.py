@@ -178,6 +178,14 @@ RISKDESK_CHANNEL_ADAPTERS = {
 }
 # Rows of the book one close-of-day chunk covers; workers claim chunks independently.
 CLOSE_DAY_CHUNK_LOANS = int(os.environ.get("CLOSE_DAY_CHUNK_LOANS", "250000"))
+# Loans one scoring chunk (close of day step 3) covers.
+SCORING_CHUNK_LOANS = int(os.environ.get("SCORING_CHUNK_LOANS", "250000"))
+# Scorecard scaling for new model versions (train_model may override): base_score
+# points at good:bad odds of base_odds, and every pdo points double the odds.
+RISKDESK_SCORECARD_SCALING = {"base_score": "600", "base_odds": "50", "pdo": "20"}
+# Risk bands by PD upper bound (E: everything above D's bound). Fixed business cut-offs
+# rather than quantiles, so a band means the same under every model version.
+RISKDESK_RISK_BANDS = {"A": "0.02", "B": "0.05", "C": "0.12", "D": "0.30"}
 
 LOGGING = {
     "version": 1,
