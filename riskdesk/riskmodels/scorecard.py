@@ -122,7 +122,7 @@ class FeatureBins:
             return index.astype(np.intp), np.zeros(len(x), dtype=bool)
         missing = values.isna().to_numpy()
         mapped = categorical_text(values).map(self.category_bin)
-        index = mapped.fillna(-1).to_numpy(dtype=np.intp)
+        index = mapped.fillna(-1).to_numpy(dtype=np.intp, copy=True)
         unknown = (index == -1) & ~missing
         if self.special_codes and self.special_bin is not None:
             index[values.isin(self.special_codes).to_numpy()] = self.special_bin
@@ -261,3 +261,16 @@ class Scores:
             following = codes[top[:, k]]
             joined = np.where(following != "", joined + "," + following, joined)
         return joined.tolist()
+
+
+def bin_counts(scorecard: Scorecard, scores: Scores) -> dict[str, Any]:
+    """Return rows per score bin (len(score_bins) + 1 of them) and per feature bin (spec order).
+
+    The counts behind PSI: ScoreDistribution rows at night, training shares at training.
+    """
+    return {
+        "score": np.bincount(scores.score_bin, minlength=len(scorecard.score_edges) + 1).tolist(),
+        "features": {
+            f.code: np.bincount(scores.bins[f.code], minlength=len(f.points)).tolist() for f in scorecard.features
+        },
+    }
