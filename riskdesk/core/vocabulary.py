@@ -49,6 +49,7 @@ VOCABULARY = {
     "limit_change": _("limit change"),
     "cooling_off_ended": _("cooling-off ended"),
     "cured": _("overdue loans repaid"),
+    "risk_band_downgrade": _("risk band downgrade"),
     # repayment methods
     "equal_installment": _("equal installment"),
     "equal_principal": _("equal principal"),
@@ -142,6 +143,8 @@ VOCABULARY = {
     "calls_per_7_days": _("calls in 7 days"),
     "conversation_cooldown": _("cooldown after a conversation"),
     # scorecard features: their words are also the loans' risk reasons
+    "to_30": _("up to 30 days past due"),
+    "over_30": _("over 30 days past due"),
     "segment": _("delinquency segment (up to 30 days past due, or over)"),
     "dpd": _("days past due now"),
     "max_dpd_3m": _("most days past due in the last 3 months"),
