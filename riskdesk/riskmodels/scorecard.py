@@ -70,7 +70,7 @@ def categorical_text(values: pd.Series) -> pd.Series:
     return values.astype(object).where(values.notna(), np.nan).map(str, na_action="ignore").astype(object)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class FeatureBins:
     """One feature's frozen bins: how a raw value maps to a bin, its WOE and its points."""
 
@@ -78,7 +78,8 @@ class FeatureBins:
     kind: str
     coefficient: float
     splits: np.ndarray
-    category_bin: dict[str, int]
+    category_index: pd.Index
+    category_bins: np.ndarray
     unknown_woe: float
     woe: np.ndarray
     points: np.ndarray
@@ -97,7 +98,8 @@ class FeatureBins:
             kind=feature["kind"],
             coefficient=float(feature["coefficient"]),
             splits=np.asarray(feature.get("splits") or [], dtype=np.float64),
-            category_bin=category_bin,
+            category_index=pd.Index(list(category_bin), dtype=object),
+            category_bins=np.array(list(category_bin.values()), dtype=np.intp),
             unknown_woe=float(feature.get("unknown_woe", 0.0)),
             woe=np.array([b["woe"] for b in feature["bins"]], dtype=np.float64),
             points=np.array([b["points"] for b in feature["bins"]], dtype=np.float64),
@@ -121,8 +123,10 @@ class FeatureBins:
             index[np.isnan(x)] = self.missing_bin
             return index.astype(np.intp), np.zeros(len(x), dtype=bool)
         missing = values.isna().to_numpy()
-        mapped = categorical_text(values).map(self.category_bin)
-        index = mapped.fillna(-1).to_numpy(dtype=np.intp, copy=True)
+        text = values if pd.api.types.is_string_dtype(values) else categorical_text(values)
+        # Position in the spec's categories: -1 for NaN and for a category it does not list.
+        codes = self.category_index.get_indexer(text)
+        index = np.where(codes >= 0, self.category_bins[codes], -1).astype(np.intp)
         unknown = (index == -1) & ~missing
         if self.special_codes and self.special_bin is not None:
             index[values.isin(self.special_codes).to_numpy()] = self.special_bin
@@ -130,7 +134,7 @@ class FeatureBins:
         return index, unknown
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Scorecard:
     """A frozen scorecard that scores a feature frame without the training library."""
 
@@ -212,7 +216,7 @@ def _reason_value(value: Any) -> Any:
     return str(value)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Scores:
     """The scores of a frame's rows, in its order."""
 
@@ -233,11 +237,17 @@ class Scores:
         """Return, per row, the columns of the three features losing the most points (-1: none).
 
         points_lost = best_points - the row's bin points; only > 1e-9 counts; worst first,
-        ties in spec (FEATURES) order, which a stable sort keeps.
+        ties in spec (FEATURES) order.
         """
-        order = np.argsort(-self.points_lost, axis=1, kind="stable")[:, :REASONS_SHOWN]
-        top_lost = np.take_along_axis(self.points_lost, order, axis=1)
-        return np.where(top_lost > POINTS_LOST_MIN, order, -1)
+        lost = self.points_lost.copy()
+        rows = np.arange(len(lost))
+        top = np.full((len(lost), min(REASONS_SHOWN, lost.shape[1])), -1, dtype=np.intp)
+        for k in range(top.shape[1]):
+            # argmax takes the first of equal maxima: ties go to the earlier feature.
+            worst = np.argmax(lost, axis=1)
+            top[:, k] = np.where(lost[rows, worst] > POINTS_LOST_MIN, worst, -1)
+            lost[rows, worst] = -np.inf
+        return top
 
     def reasons(self, i: int) -> list[dict[str, Any]]:
         """Return row i's reasons: [{feature, value, points_lost}], worst first."""
@@ -251,16 +261,23 @@ class Scores:
             if j >= 0
         ]
 
+    def _codes_of(self, key: int, width: int) -> list[str]:
+        radix = len(self.codes) + 1
+        digits = [(key // radix**p) % radix - 1 for p in reversed(range(width))]
+        return [self.codes[j] for j in digits if j >= 0]
+
     @cached_property
     def reason_codes(self) -> list[str]:
         """Return each row's reasons as "code,code,code" (Loan.risk_reasons); "" when none."""
-        codes = np.array([*self.codes, ""], dtype=object)
-        top = self.top_reasons  # -1 picks the trailing ""
-        joined = codes[top[:, 0]]
-        for k in range(1, top.shape[1]):
-            following = codes[top[:, k]]
-            joined = np.where(following != "", joined + "," + following, joined)
-        return joined.tolist()
+        top = self.top_reasons
+        # Few distinct reason triples exist: join each once, then hand every row its string.
+        radix = len(self.codes) + 1
+        key = np.zeros(len(top), dtype=np.int64)
+        for k in range(top.shape[1]):
+            key = key * radix + top[:, k] + 1
+        keys, row_key = np.unique(key, return_inverse=True)
+        joined = np.array([",".join(self._codes_of(int(k), top.shape[1])) for k in keys], dtype=object)
+        return joined[row_key].tolist()
 
 
 def bin_counts(scorecard: Scorecard, scores: Scores) -> dict[str, Any]:
