@@ -9,6 +9,7 @@ from riskdesk.api import CloseDayApi
 from riskdesk.collections import api as collections
 from riskdesk.core.api import JobRunListApi, NotFoundApi, TokenObtainApi
 from riskdesk.lending import api as lending
+from riskdesk.riskmodels import api as riskmodels
 
 urlpatterns = [
     path("auth/token/", TokenObtainApi.as_view(), name="api-token"),
@@ -95,6 +96,12 @@ urlpatterns = [
     path("contact-policies/", collections.ContactPolicyListCreateApi.as_view(), name="api-contact-policies"),
     path("reminders/", collections.ReminderListApi.as_view(), name="api-reminders"),
     path("bureau-exports/<str:month_end>/", collections.BureauExportApi.as_view(), name="api-bureau-export"),
+    # -- scorecards
+    path("models/", riskmodels.ModelVersionListApi.as_view(), name="api-models"),
+    path("models/<int:version_id>/", riskmodels.ModelVersionDetailApi.as_view(), name="api-model"),
+    path("models/<int:version_id>/promote/", riskmodels.ModelVersionPromoteApi.as_view(), name="api-model-promote"),
+    path("models/<int:version_id>/retire/", riskmodels.ModelVersionRetireApi.as_view(), name="api-model-retire"),
+    path("limit-policies/", riskmodels.LimitPolicyListCreateApi.as_view(), name="api-limit-policies"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     re_path(r"^", NotFoundApi.as_view()),

@@ -8,6 +8,7 @@ from django.urls import path
 from riskdesk import views
 from riskdesk.collections import views as collections_views
 from riskdesk.lending import views as lending_views
+from riskdesk.riskmodels import views as riskmodels_views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -17,6 +18,12 @@ urlpatterns = [
     path("loans/<int:loan_id>/", lending_views.loan_detail, name="loan_detail"),
     path("operations/", views.operations, name="operations"),
     path("operations/close-day/", views.close_day, name="close_day"),
+    # scorecards
+    path("models/", riskmodels_views.model_list, name="model_list"),
+    path("models/<int:version_id>/", riskmodels_views.model_detail, name="model_detail"),
+    path("models/<int:version_id>/promote/", riskmodels_views.model_promote, name="model_promote"),
+    path("models/<int:version_id>/retire/", riskmodels_views.model_retire, name="model_retire"),
+    path("assets/plotly-<str:version>.min.js", riskmodels_views.plotly_js, name="plotly_js"),
     # collections
     path("collections/queue/", collections_views.queue, name="collections_queue"),
     path("collections/next/", collections_views.case_next, name="collections_next"),

@@ -13,14 +13,14 @@ from decimal import Decimal
 from typing import Any
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from riskdesk.core import masking
+from riskdesk.core import masking, vocabulary
 from riskdesk.core.api import ErrorSerializer, RecordIdField, paginated_response, validated
 from riskdesk.core.dates import business_today
 from riskdesk.core.money import annual_rate
@@ -374,8 +374,13 @@ class LoanListOutputSerializer(serializers.ModelSerializer):
 class LoanOutputSerializer(serializers.ModelSerializer):
     """A loan with its delinquency (as of the last closed day), amounts and schedule."""
 
+    class RiskReasonSerializer(serializers.Serializer):
+        code = serializers.CharField()
+        label = serializers.CharField()
+
     annual_rate = AnnualRateField(source="daily_rate", max_digits=12, decimal_places=6, read_only=True)
     dpd_explanation = serializers.SerializerMethodField()
+    risk_reasons = serializers.SerializerMethodField()
     schedule = InstallmentOutputSerializer(source="installments", many=True, read_only=True)
 
     class Meta:
@@ -399,6 +404,9 @@ class LoanOutputSerializer(serializers.ModelSerializer):
             "overdue_amount",
             "penalty_accrued",
             "risk_band",
+            "risk_pd",
+            "risk_score",
+            "risk_reasons",
             "daily_rate",
             "annual_rate",
             "penalty_multiplier",
@@ -409,6 +417,12 @@ class LoanOutputSerializer(serializers.ModelSerializer):
 
     def get_dpd_explanation(self, loan: Loan) -> str:
         return selectors.explain_delinquency(loan).headline
+
+    @extend_schema_field(RiskReasonSerializer(many=True))
+    def get_risk_reasons(self, loan: Loan) -> list[dict[str, str]]:
+        """The champion scorecard's reasons, worst first, in the desk's words (the request's language)."""
+        codes = [code for code in loan.risk_reasons.split(",") if code]
+        return [{"code": code, "label": str(vocabulary.label(code))} for code in codes]
 
 
 def render_loan(loan: Loan) -> dict[str, Any]:

@@ -1,0 +1,138 @@
+"""The model page's charts: pure functions, a DataFrame in, a plotly Figure out.
+
+No ORM here: riskmodels.selectors builds the frames from what close of day stored.
+Words go through gettext, so a figure speaks the language of the request that draws it.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+from django.utils.translation import gettext as _
+
+from riskdesk.riskmodels.metrics import PSI_ACT, PSI_WATCH
+
+INK = "#1f2933"
+TRAINING = "#9aa5b1"
+LATEST = "#2f6fde"
+WARN = "#d9822b"
+BAD = "#c23030"
+SOURCE_COLOURS = {"train": TRAINING, "oot": "#7c5cc4", "live": LATEST}
+METRIC_DASH = {"auc": "solid", "ks": "dash", "gini": "dot"}
+
+
+def _layout(fig: go.Figure, *, title: str, x: str, y: str, percent_y: bool = False) -> go.Figure:
+    fig.update_layout(
+        title={"text": title, "x": 0, "font": {"size": 14}},
+        xaxis_title=x,
+        yaxis_title=y,
+        margin={"l": 56, "r": 16, "t": 40, "b": 48},
+        height=300,
+        legend={"orientation": "h", "y": -0.25},
+        plot_bgcolor="white",
+        font={"color": INK, "size": 12},
+    )
+    fig.update_yaxes(gridcolor="#e4e7eb", zeroline=False, tickformat=".0%" if percent_y else None)
+    return fig
+
+
+def sample_name(source: str) -> str:
+    return {"train": _("training"), "oot": _("out of time"), "live": _("live, matured")}.get(source, source)
+
+
+def score_distribution_figure(frame: pd.DataFrame) -> go.Figure:
+    """Share of loans per score bin, training against the latest night (columns label, training, latest)."""
+    fig = go.Figure(
+        [
+            go.Bar(name=_("training"), x=frame["label"], y=frame["training"], marker_color=TRAINING),
+            go.Bar(name=_("latest night"), x=frame["label"], y=frame["latest"], marker_color=LATEST),
+        ]
+    )
+    fig.update_layout(barmode="group")
+    return _layout(fig, title=_("Score distribution"), x=_("score (points)"), y=_("share of loans"), percent_y=True)
+
+
+def psi_figure(frame: pd.DataFrame) -> go.Figure:
+    """PSI of the score by night (columns business_date, psi), with the 0.10 watch and 0.25 act lines."""
+    fig = go.Figure(
+        go.Scatter(
+            name="PSI",
+            x=frame["business_date"],
+            y=frame["psi"],
+            mode="lines+markers",
+            line={"color": LATEST},
+            marker={"size": 4},
+        )
+    )
+    for level, colour, words in ((PSI_WATCH, WARN, _("watch")), (PSI_ACT, BAD, _("act"))):
+        fig.add_hline(
+            y=level,
+            line={"color": colour, "dash": "dash", "width": 1},
+            annotation_text=f"{words} {level:.2f}",
+            annotation_position="top left",
+        )
+    top = max([PSI_ACT * 1.2, *frame["psi"].dropna().tolist()]) if len(frame) else PSI_ACT * 1.2
+    fig.update_yaxes(range=[0, top * 1.05])
+    return _layout(fig, title=_("Score stability (PSI) by night"), x=_("business date"), y="PSI")
+
+
+def discrimination_figure(frame: pd.DataFrame) -> go.Figure:
+    """AUC, KS and Gini by observation month (columns month, source, auc, ks, gini); one colour per sample."""
+    fig = go.Figure()
+    for source, rows in frame.groupby("source", sort=False):
+        for metric, dash in METRIC_DASH.items():
+            fig.add_trace(
+                go.Scatter(
+                    name=f"{metric.upper()} · {sample_name(str(source))}",
+                    x=rows["month"],
+                    y=rows[metric],
+                    mode="lines+markers",
+                    line={"color": SOURCE_COLOURS.get(str(source), INK), "dash": dash},
+                    marker={"size": 5},
+                    legendgroup=str(source),
+                )
+            )
+    fig.update_yaxes(range=[0, 1])
+    return _layout(fig, title=_("Discrimination by observation month"), x=_("observation month"), y="")
+
+
+def calibration_figure(frame: pd.DataFrame) -> go.Figure:
+    """Predicted (bars) against observed (markers) bad rate by band (columns band, source, predicted, observed)."""
+    fig = go.Figure()
+    for source, rows in frame.groupby("source", sort=False):
+        colour = SOURCE_COLOURS.get(str(source), INK)
+        name = sample_name(str(source))
+        fig.add_trace(
+            go.Bar(
+                name=_("predicted · %(sample)s") % {"sample": name},
+                x=rows["band"],
+                y=rows["predicted"],
+                marker_color=colour,
+                opacity=0.55,
+                offsetgroup=str(source),
+            )
+        )
+        fig.add_trace(
+            go.Scatter(
+                name=_("observed · %(sample)s") % {"sample": name},
+                x=rows["band"],
+                y=rows["observed"],
+                mode="markers",
+                marker={"color": colour, "size": 11, "symbol": "diamond", "line": {"color": INK, "width": 1}},
+                offsetgroup=str(source),
+            )
+        )
+    # scattermode "group" puts each observed marker over its own sample's bar.
+    fig.update_layout(barmode="group", scattermode="group")
+    fig.update_xaxes(categoryorder="category ascending")
+    return _layout(fig, title=_("Calibration by band"), x=_("band"), y=_("bad rate"), percent_y=True)
+
+
+def figure_html(fig: go.Figure, div_id: str) -> str:
+    """The figure as a <div> and its script; the page loads plotly.js once (see views.plotly_js)."""
+    return fig.to_html(
+        full_html=False,
+        include_plotlyjs=False,
+        div_id=div_id,
+        config={"displaylogo": False, "responsive": True},
+    )

@@ -1,0 +1,403 @@
+"""The model pages per role, the figures they show, the admin's decisions, and a loan's risk on its pages."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from decimal import Decimal
+from html import unescape
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+from django.utils import timezone
+
+from riskdesk.collections.models import Case
+from riskdesk.core.models import JobRun
+from riskdesk.lending import services as lending_services
+from riskdesk.lending.models import CreditLine, Loan
+from riskdesk.riskmodels import services
+from riskdesk.riskmodels.models import (
+    BandChange,
+    LimitPolicy,
+    LimitReduction,
+    LoanScore,
+    ModelMonitor,
+    ModelPerformance,
+    ModelStatusChange,
+    ModelVersion,
+    ScoreDistribution,
+)
+from tests.conftest import client_for
+from tests.riskmodels.test_services import version_made
+
+NIGHT = date(2026, 11, 22)
+
+
+def monitored(version: ModelVersion, psi: float, alert: str, day: date = NIGHT) -> ModelMonitor:
+    return ModelMonitor.objects.create(
+        model_version=version,
+        business_date=day,
+        loans=1200,
+        psi=psi,
+        alert=alert,
+        feature_psi={"dpd": 0.31, "days_since_payment": 0.04, "segment": 0.12, "product": 0.0},
+        band_mix={"A": 700, "B": 300, "C": 120, "D": 60, "E": 20},
+    )
+
+
+@pytest.fixture
+def champion_and_challenger(db: None) -> tuple[ModelVersion, ModelVersion]:
+    champion = version_made(1, ModelVersion.Status.CHAMPION)
+    challenger = version_made(2)
+    monitored(champion, 0.27, "act")
+    monitored(champion, 0.08, "ok", day=date(2026, 11, 21))
+    monitored(challenger, 0.11, "watch")
+    for k, loans in enumerate([100, 200, 400, 300, 200]):
+        ScoreDistribution.objects.create(model_version=champion, business_date=NIGHT, feature="", bin=k, loans=loans)
+    for k, loans in enumerate([600, 300, 300, 0]):
+        ScoreDistribution.objects.create(model_version=champion, business_date=NIGHT, feature="dpd", bin=k, loans=loans)
+    ModelPerformance.objects.create(
+        model_version=champion,
+        observation_month=date(2026, 8, 31),
+        loans=1000,
+        bads=80,
+        auc=0.774,
+        ks=0.421,
+        gini=0.548,
+        calibration=[{"band": "A", "loans": 800, "predicted": 0.01, "observed": 0.02}],
+        computed_on=date(2026, 10, 30),
+    )
+    return champion, challenger
+
+
+# -- access ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("role", "expected"), [("admin", 200), ("risk_officer", 200)])
+def test_risk_officers_and_admins_read_the_model_pages(
+    users: dict[str, User], champion_and_challenger: tuple[ModelVersion, ModelVersion], role: str, expected: int
+) -> None:
+    champion, _ = champion_and_challenger
+    client = client_for(users[role])
+
+    assert client.get("/models/").status_code == expected
+    assert client.get(f"/models/{champion.pk}/").status_code == expected
+
+
+@pytest.mark.parametrize("role", ["collector", "collections_supervisor"])
+def test_collections_staff_get_403_on_the_model_pages(
+    users: dict[str, User], champion_and_challenger: tuple[ModelVersion, ModelVersion], role: str
+) -> None:
+    champion, _ = champion_and_challenger
+    client = client_for(users[role])
+
+    assert client.get("/models/").status_code == 403
+    assert client.get(f"/models/{champion.pk}/").status_code == 403
+
+
+def test_anonymous_visitors_are_sent_to_log_in(db: None) -> None:
+    response = Client().get("/models/")
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("/login/")
+
+
+def test_an_unknown_version_is_404(users: dict[str, User]) -> None:
+    assert client_for(users["risk_officer"]).get("/models/999/").status_code == 404
+
+
+# -- the registry -------------------------------------------------------------------------
+
+
+def test_the_registry_shows_each_version_with_its_oot_figures_and_latest_psi(
+    users: dict[str, User], champion_and_challenger: tuple[ModelVersion, ModelVersion]
+) -> None:
+    html = client_for(users["risk_officer"]).get("/models/").content.decode()
+
+    assert "v1" in html and "v2" in html
+    assert "0.790" in html and "0.450" in html and "0.580" in html  # OOT AUC, KS, Gini
+    assert "0.270" in html and "act" in html  # champion's latest PSI
+    assert "0.110" in html and "watch" in html  # challenger's
+    assert "2026-01-31 – 2026-04-30" in html  # training window
+
+
+def test_the_side_by_side_table_says_how_often_the_bands_agree(
+    users: dict[str, User],
+    champion_and_challenger: tuple[ModelVersion, ModelVersion],
+    make_loan: Callable[..., Loan],
+) -> None:
+    champion, challenger = champion_and_challenger
+    loans = [make_loan() for _ in range(4)]
+    for loan, (theirs, ours) in zip(loans, [("A", "A"), ("B", "B"), ("C", "D"), ("A", "C")], strict=True):
+        for version, band in ((champion, theirs), (challenger, ours)):
+            LoanScore.objects.create(
+                business_date=NIGHT, loan=loan, model_version=version, score=600, pd=Decimal("0.05"), band=band
+            )
+
+    html = client_for(users["risk_officer"]).get("/models/").content.decode()
+
+    assert "50.0 %" in html  # 2 of 4 loans in the same band
+    assert "75.0 %" in html  # 3 of 4 within one band
+    assert "of 4 loans on 2026-11-22" in html
+
+
+def test_the_registry_warns_when_there_is_no_champion(users: dict[str, User]) -> None:
+    version_made(1)
+
+    html = client_for(users["risk_officer"]).get("/models/").content.decode()
+
+    assert "No champion: close of day scores nothing" in html
+
+
+# -- the model page -----------------------------------------------------------------------
+
+
+def test_the_model_page_shows_a_visible_psi_alert(
+    users: dict[str, User], champion_and_challenger: tuple[ModelVersion, ModelVersion]
+) -> None:
+    champion, challenger = champion_and_challenger
+    client = client_for(users["risk_officer"])
+
+    champion_page = client.get(f"/models/{champion.pk}/").content.decode()
+    challenger_page = client.get(f"/models/{challenger.pk}/").content.decode()
+
+    assert 'class="psi-alert act"' in champion_page
+    assert "Act: the score's PSI against training was 0.270 on 2026-11-22" in champion_page
+    assert 'class="psi-alert watch"' in challenger_page
+    assert "PSI against training was 0.110 on 2026-11-22 (0.10 or more)" in challenger_page
+
+
+def test_the_model_page_shows_settings_validation_iv_and_points(
+    users: dict[str, User], champion_and_challenger: tuple[ModelVersion, ModelVersion]
+) -> None:
+    champion, _ = champion_and_challenger
+    html = client_for(users["risk_officer"]).get(f"/models/{champion.pk}/").content.decode()
+
+    assert "600.00" in html and "50 : 1" in html and "20.00" in html  # base score, odds, pdo
+    assert "reaches 31+ days past due within 60 days" in html
+    assert "rolls to a worse bucket within 30 days" in html
+    # validation: training and out of time, every loan and per segment
+    assert "0.810" in html and "0.620" in html  # train AUC, Gini
+    assert "0.760" in html and "0.520" in html  # to_30 OOT AUC, Gini
+    assert "6.6 %" in html  # to_30 train bad rate
+    # IV per feature, strongest first; term (0.010) was dropped
+    assert html.index("1.200") < html.index("0.400") < html.index("0.010")
+    # the points table: dpd's bins with their counts and points
+    assert "[1.00, 15.00)" in html and "(-inf, 1.00)" in html
+    spec_points = champion.spec["features"][1]["bins"][0]["points"]
+    assert f"{spec_points:.1f}" in html
+
+
+def test_the_model_page_draws_its_four_charts_with_plotly_from_the_package(
+    users: dict[str, User], champion_and_challenger: tuple[ModelVersion, ModelVersion]
+) -> None:
+    import plotly
+
+    champion, _ = champion_and_challenger
+    html = client_for(users["risk_officer"]).get(f"/models/{champion.pk}/").content.decode()
+
+    for chart in ("chart-score_distribution", "chart-psi", "chart-discrimination", "chart-calibration"):
+        assert f'id="{chart}"' in html
+    assert f'src="/assets/plotly-{plotly.__version__}.min.js"' in html
+    assert "cdn" not in html.lower()
+
+
+def test_the_model_page_lists_feature_stability_worst_first(
+    users: dict[str, User], champion_and_challenger: tuple[ModelVersion, ModelVersion]
+) -> None:
+    champion, _ = champion_and_challenger
+    html = client_for(users["risk_officer"]).get(f"/models/{champion.pk}/").content.decode()
+
+    stability = html[html.index("Feature stability") :]
+    assert stability.index("0.310") < stability.index("0.120") < stability.index("0.040")
+    # dpd's bin that moved most: under 1 day from 70.0 % in training to 50.0 % (600 of 1,200)
+    assert "(-inf, 1.00)" in stability and "70.0 %" in stability and "50.0 %" in stability
+
+
+def test_plotly_js_is_served_from_the_package_cacheable_for_a_year(db: None) -> None:
+    import plotly
+
+    response = Client().get(f"/assets/plotly-{plotly.__version__}.min.js", HTTP_ACCEPT_ENCODING="gzip")
+
+    assert response.status_code == 200
+    assert response["Content-Encoding"] == "gzip"
+    assert response["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert Client().get("/assets/plotly-0.0.1.min.js").status_code == 404
+
+
+# -- decisions ----------------------------------------------------------------------------
+
+
+def test_the_admin_sees_what_a_promotion_changes(
+    users: dict[str, User], champion_and_challenger: tuple[ModelVersion, ModelVersion]
+) -> None:
+    _, challenger = champion_and_challenger
+    html = client_for(users["admin"]).get(f"/models/{challenger.pk}/").content.decode()
+
+    assert (
+        "v2 becomes champion; v1 becomes a challenger; tonight's close writes v2's bands onto loans." in html
+    )
+
+
+def test_a_risk_officer_sees_no_decision_forms(
+    users: dict[str, User], champion_and_challenger: tuple[ModelVersion, ModelVersion]
+) -> None:
+    _, challenger = champion_and_challenger
+    html = client_for(users["risk_officer"]).get(f"/models/{challenger.pk}/").content.decode()
+
+    assert "/promote/" not in html and "/retire/" not in html
+
+
+def test_the_admin_promotes_from_the_page_and_the_history_shows_it(
+    users: dict[str, User], champion_and_challenger: tuple[ModelVersion, ModelVersion]
+) -> None:
+    champion, challenger = champion_and_challenger
+    client = client_for(users["admin"])
+
+    response = client.post(f"/models/{challenger.pk}/promote/", {"comment": "OOT KS 0.45 against 0.41"}, follow=True)
+
+    assert response.status_code == 200
+    assert ModelVersion.objects.get(pk=challenger.pk).status == "champion"
+    assert ModelVersion.objects.get(pk=champion.pk).status == "challenger"
+    html = unescape(response.content.decode())
+    assert "Scorecard v2 is now the champion; tonight's close writes its bands onto loans." in html
+    assert "OOT KS 0.45 against 0.41" in html
+
+
+def test_a_promotion_without_a_comment_redraws_the_page_with_the_error(
+    users: dict[str, User], champion_and_challenger: tuple[ModelVersion, ModelVersion]
+) -> None:
+    _, challenger = champion_and_challenger
+
+    response = client_for(users["admin"]).post(f"/models/{challenger.pk}/promote/", {"comment": " "})
+
+    assert response.status_code == 400
+    assert "Say why: a comment is required." in response.content.decode()
+    assert ModelVersion.objects.get(pk=challenger.pk).status == "challenger"
+
+
+def test_retiring_the_champion_from_the_page_says_to_promote_another_first(
+    users: dict[str, User], champion_and_challenger: tuple[ModelVersion, ModelVersion]
+) -> None:
+    champion, _ = champion_and_challenger
+
+    response = client_for(users["admin"]).post(f"/models/{champion.pk}/retire/", {"comment": "old"}, follow=True)
+
+    assert "The champion cannot be retired: promote another model first." in response.content.decode()
+    assert ModelVersion.objects.get(pk=champion.pk).status == "champion"
+
+
+def test_a_risk_officer_cannot_post_a_decision(
+    users: dict[str, User], champion_and_challenger: tuple[ModelVersion, ModelVersion]
+) -> None:
+    _, challenger = champion_and_challenger
+
+    response = client_for(users["risk_officer"]).post(f"/models/{challenger.pk}/promote/", {"comment": "mine"})
+
+    assert response.status_code == 403
+    assert not ModelStatusChange.objects.exists()
+
+
+# -- a loan's risk on the loan and case pages ---------------------------------------------
+
+
+@pytest.fixture
+def scored_loan(make_loan: Callable[..., Loan], users: dict[str, User]) -> Loan:
+    """A loan the champion v1 put in band D on NIGHT, with its reasons and their values."""
+    champion = version_made(1)
+    services.model_version_promote(model_version=champion, comment="first", actor=users["admin"])
+    ModelStatusChange.objects.update(at=timezone.make_aware(datetime(2026, 11, 1, 9, 0)))
+    JobRun.objects.create(
+        step="riskmodels.scoring",
+        business_date=NIGHT,
+        status="done",
+        finished_at=timezone.make_aware(datetime(2026, 11, 23, 1, 5)),
+    )
+    loan = make_loan()
+    Loan.objects.filter(pk=loan.pk).update(
+        risk_band="D",
+        risk_pd=Decimal("0.183400"),
+        risk_score=Decimal("548.20"),
+        risk_reasons="dpd,days_since_payment,segment",
+    )
+    LoanScore.objects.create(
+        business_date=NIGHT,
+        loan=loan,
+        model_version=champion,
+        score=Decimal("548.20"),
+        pd=Decimal("0.183400"),
+        band="D",
+        reasons=[
+            {"feature": "dpd", "value": 45.0, "points_lost": 37.5},
+            {"feature": "days_since_payment", "value": None, "points_lost": 22.44},
+            {"feature": "segment", "value": "over_30", "points_lost": 9.0},
+        ],
+    )
+    return Loan.objects.get(pk=loan.pk)
+
+
+def test_the_loan_page_shows_band_pd_score_and_reasons_in_words(users: dict[str, User], scored_loan: Loan) -> None:
+    html = client_for(users["collector"]).get(f"/loans/{scored_loan.pk}/").content.decode()
+
+    assert "band D" in html
+    assert "Probability of rolling into serious delinquency: 18.34 % (score 548.20, band D)." in html
+    assert "days past due now</span>: 45" in html
+    assert "(costs 37.5 points against the best bin)" in html
+    assert "days since the last payment</span>: none on record" in html
+    assert "Scored by scorecard v1 (champion) at the close of 2026-11-22." in html
+    # a collector may not open the model page, so it is not linked for them
+    assert "/models/" not in html
+
+
+def test_the_loan_page_says_when_a_loan_is_not_scored(users: dict[str, User], make_loan: Callable[..., Loan]) -> None:
+    loan = make_loan()
+
+    html = client_for(users["risk_officer"]).get(f"/loans/{loan.pk}/").content.decode()
+
+    assert "Not scored yet: no champion scorecard has scored this loan." in html
+
+
+def test_the_loan_page_explains_a_limit_cut_by_the_band_downgrade(
+    users: dict[str, User], scored_loan: Loan, credit_line: CreditLine
+) -> None:
+    champion = ModelVersion.objects.get(version=1)
+    policy = LimitPolicy.objects.create(
+        effective_from=date(2026, 10, 1), reduce_on_bands="DE", reduce_by=Decimal("0.3"), minimum_limit=1000
+    )
+    change = BandChange.objects.create(on=NIGHT, loan=scored_loan, model_version=champion, from_band="B", to_band="D")
+    lending_services.credit_line_change_limit(
+        credit_line=credit_line, limit=Decimal("70000.00"), reason="risk_band_downgrade"
+    )
+    LimitReduction.objects.create(
+        band_change=change,
+        credit_line=credit_line,
+        policy=policy,
+        limit_before=Decimal("100000.00"),
+        limit_after=Decimal("70000.00"),
+    )
+
+    html = client_for(users["risk_officer"]).get(f"/loans/{scored_loan.pk}/").content.decode()
+
+    assert (
+        f"Limit cut from 100,000.00 to 70,000.00 on 2026-11-23: loan #{scored_loan.pk}'s risk band fell "
+        "from B to D; the limit policy of 2026-10-01 cuts 30 % on bands D–E (never below 1,000.00)."
+    ) in html
+
+
+def test_the_case_page_shows_each_loans_band_and_reasons(users: dict[str, User], scored_loan: Loan) -> None:
+    Loan.objects.filter(pk=scored_loan.pk).update(dpd=45, bucket="M2", overdue_amount=Decimal("1100.00"))
+    case = Case.objects.create(
+        borrower=scored_loan.borrower,
+        opened_on=date(2026, 10, 20),
+        updated_on=NIGHT,
+        stage="mid",
+        worst_bucket="M2",
+        max_dpd=45,
+    )
+    case.loans.add(scored_loan)
+
+    html = client_for(users["risk_officer"]).get(f"/collections/cases/{case.pk}/").content.decode()
+
+    assert "Band D (PD 18.34 %):" in html
+    assert "days past due now; days since the last payment; delinquency segment" in html
