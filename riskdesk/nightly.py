@@ -2,7 +2,9 @@
 
 The project package composes it because each app's steps may read the apps below
 it (DESIGN.md: core <- lending <- collections <- riskmodels <- dashboards <- project).
-Step 3 (scoring) joins STEPS as its app grows; step 4 is collections.cases.
+Steps 1-2 are lending's, 3 scores the book (riskmodels.scoring: the champion's band and PD
+onto the loans, which step 4, collections.cases, then routes and prioritises by), 5 plans
+the reminders.
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ from riskdesk.core.jobs import Step, step_run
 from riskdesk.core.models import ClosedDay, JobRun
 from riskdesk.lending import closeday as lending_closeday
 from riskdesk.lending.models import Loan
+from riskdesk.riskmodels.scoring import SCORING_STEP
 
-STEPS: list[Step] = [*lending_closeday.STEPS, CASES_STEP, reminders.REMINDERS_STEP]
+STEPS: list[Step] = [*lending_closeday.STEPS, SCORING_STEP, CASES_STEP, reminders.REMINDERS_STEP]
 
 
 def last_closed_day() -> date | None:

@@ -1,0 +1,425 @@
+"""Close of day step 3 (`riskmodels.scoring`): score the book with every live scorecard.
+
+Per id-range chunk of active loans, for business date D (after the lending steps):
+  * the features as of D (features.features_frame, base "tonight"), one SQL statement;
+  * every live model scores them (scorecard.Scorecard, numpy): the champion and each challenger;
+  * the champion's band, PD, score and reason codes go onto the loans whose values changed
+    (one UPDATE ... FROM a temp table), with a BandChange row for each change of band
+    (from '' when the loan is first scored: not a downgrade);
+  * LoanScore rows of every model for the loans in collections (days past due, or the
+    borrower has a case open at D), and at month end for every loan scored: storage grows
+    with delinquency, not with the book x days;
+  * ScoreDistribution counts (score bins, feature bins, bands) added in the chunk's own
+    transaction, so monitoring reads a few hundred rows, never the book.
+The step's finish writes the monitoring rows (monitoring.py) and cuts the credit limits
+that the limit policy in force ties to today's champion downgrades.
+
+A chunk's work commits with its job chunk (core.jobs), so a crashed chunk leaves nothing;
+LoanScore rows are replaced per (model, date, id range), band changes upserted per (loan,
+date), and a fresh run of a date starts its distribution counts from zero, so running a
+date again never duplicates a row. No champion: the step records {"scored": 0} and does
+nothing else.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_FLOOR, Decimal
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from django.conf import settings
+from django.db import connection
+from django.db.models import Max, Min, Sum
+
+from riskdesk.core.dates import is_month_end
+from riskdesk.core.jobs import RowCounts, Step, id_ranges
+from riskdesk.core.money import quantize_money
+from riskdesk.core.sql import is_postgres
+from riskdesk.lending.models import CreditLine, Loan
+from riskdesk.lending.services import credit_line_change_limit
+from riskdesk.riskmodels import monitoring
+from riskdesk.riskmodels.features import features_frame
+from riskdesk.riskmodels.models import (
+    BandChange,
+    LimitPolicy,
+    LimitReduction,
+    ModelVersion,
+    ScoreDistribution,
+)
+from riskdesk.riskmodels.scorecard import Scorecard, Scores, bin_counts
+
+STEP_NAME = "riskmodels.scoring"
+LIMIT_REASON = "risk_band_downgrade"
+# ScoreDistribution's pseudo-feature for band counts (bin = index of the band in the spec).
+BAND_DISTRIBUTION = "band"
+SCORED_TABLE, BAND_CODES, REASON_CODES = "riskmodels_scored", "riskmodels_band_codes", "riskmodels_reason_codes"
+PD_PLACES, SCORE_PLACES = 6, 2
+
+
+@dataclass(frozen=True)
+class LiveModel:
+    """A model version that scores tonight, with its loaded scorecard."""
+
+    version: ModelVersion
+    card: Scorecard
+
+    @property
+    def is_champion(self) -> bool:
+        return self.version.status == ModelVersion.Status.CHAMPION
+
+
+def live_models() -> list[LiveModel]:
+    """The champion first, then every challenger; none at all without a champion."""
+    versions = list(
+        ModelVersion.objects.filter(status__in=[ModelVersion.Status.CHAMPION, ModelVersion.Status.CHALLENGER])
+    )
+    versions.sort(key=lambda v: (v.status != ModelVersion.Status.CHAMPION, v.version))
+    if not versions or versions[0].status != ModelVersion.Status.CHAMPION:
+        return []
+    return [LiveModel(v, Scorecard.from_spec(v.spec)) for v in versions]
+
+
+# -- the step -----------------------------------------------------------------------------
+
+
+def scoring_chunks(day: date) -> list[tuple[int, int]]:
+    """Id ranges of the active loans; a fresh run of `day` first clears its distribution counts.
+
+    core.jobs calls this once per run of a date, when it creates the chunks: counts a
+    forced rerun would add on top of the first run's are removed here.
+    """
+    ScoreDistribution.objects.filter(business_date=day).delete()
+    if not ModelVersion.objects.filter(status=ModelVersion.Status.CHAMPION).exists():
+        return [(0, 0)]
+    bounds = Loan.objects.filter(status=Loan.Status.ACTIVE).aggregate(lo=Min("id"), hi=Max("id"))
+    return id_ranges(bounds["lo"], bounds["hi"], settings.SCORING_CHUNK_LOANS)
+
+
+def scoring_chunk(day: date, lo: int, hi: int) -> RowCounts:
+    """Step 3 for the active loans lo..hi on `day`."""
+    models = live_models()
+    if not models:
+        return {"scored": 0}
+    frame = features_frame(day, base="tonight", lo=lo, hi=hi)
+    if frame.empty:
+        return {"scored": 0}
+    scored = [(model, model.card.score(frame)) for model in models]
+    return scores_write(day, frame, scored, lo=lo, hi=hi)
+
+
+def scoring_finish(day: date) -> RowCounts:
+    """Once every chunk is done: the monitoring rows, then the limit cuts of today's downgrades."""
+    if not ModelVersion.objects.filter(status=ModelVersion.Status.CHAMPION).exists():
+        return {}
+    return {**monitoring.monitoring_record(day), **limits_reduce(day)}
+
+
+SCORING_STEP = Step(STEP_NAME, scoring_chunks, scoring_chunk, scoring_finish)
+
+
+# -- writing the scores ------------------------------------------------------------------
+
+
+def scores_write(
+    day: date, frame: pd.DataFrame, scored: Sequence[tuple[LiveModel, Scores]], *, lo: int, hi: int
+) -> RowCounts:
+    """Write one chunk's scores: the champion's onto the loans, history rows, distribution counts."""
+    loan_ids = frame.index.to_numpy(dtype=np.int64)
+    kept = _kept_for_history(day, frame, lo, hi)
+    rows = {"scored": len(frame), "loan_scores": 0, "loans_changed": 0, "band_changes": 0}
+    for model, scores in scored:
+        rows["loan_scores"] += _write_loan_scores(day, model, loan_ids, scores, kept, lo, hi)
+        _add_distribution(day, model, scores)
+        if model.is_champion:
+            changed, band_changes = _write_champion(day, model, loan_ids, scores)
+            rows["loans_changed"] += changed
+            rows["band_changes"] += band_changes
+    return rows
+
+
+def _kept_for_history(day: date, frame: pd.DataFrame, lo: int, hi: int) -> np.ndarray:
+    """Which rows get a LoanScore: all at month end; else days past due or a case open at D."""
+    if is_month_end(day):
+        return np.ones(len(frame), dtype=bool)
+    d = _date_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT l.id FROM lending_loan l JOIN collections_case c ON c.borrower_id = l.borrower_id
+            WHERE l.id BETWEEN %s AND %s AND c.opened_on <= {d} AND (c.closed_on IS NULL OR c.closed_on > {d})
+            """,
+            [lo, hi, day, day],
+        )
+        in_case = np.fromiter((row[0] for row in cursor.fetchall()), dtype=np.int64)
+    return (frame["dpd"].to_numpy() > 0) | np.isin(frame.index.to_numpy(dtype=np.int64), in_case)
+
+
+def _write_loan_scores(
+    day: date, model: LiveModel, loan_ids: np.ndarray, scores: Scores, kept: np.ndarray, lo: int, hi: int
+) -> int:
+    """Replace the model's LoanScore rows of `day` in lo..hi by the kept rows (rerun-safe)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM riskmodels_loanscore WHERE model_version_id = %s AND business_date = {_date_sql()} "
+            "AND loan_id BETWEEN %s AND %s",
+            [model.version.pk, day, lo, hi],
+        )
+    positions = np.flatnonzero(kept)
+    if not len(positions):
+        return 0
+    pd_ = np.round(scores.pd[positions], PD_PLACES)
+    points = np.round(scores.points[positions], SCORE_PLACES)
+    rows = (
+        (
+            day.isoformat(),
+            int(loan_ids[k]),
+            model.version.pk,
+            float(points[n]),
+            float(pd_[n]),
+            str(scores.band[k]),
+            json.dumps(scores.reasons(int(k))),
+        )
+        for n, k in enumerate(positions)
+    )
+    columns = ("business_date", "loan_id", "model_version_id", "score", "pd", "band", "reasons")
+    _copy_rows("riskmodels_loanscore", columns, rows)
+    return len(positions)
+
+
+def _add_distribution(day: date, model: LiveModel, scores: Scores) -> None:
+    """Add the chunk's loans per score bin, feature bin and band to the day's counts."""
+    counts = bin_counts(model.card, scores)
+    bands = _band_index(model.card, scores.band)
+    rows = [("", k, n) for k, n in enumerate(counts["score"])]
+    rows += [(code, k, n) for code, bins in counts["features"].items() for k, n in enumerate(bins)]
+    rows += [
+        (BAND_DISTRIBUTION, k, int(n)) for k, n in enumerate(np.bincount(bands, minlength=len(model.card.band_names)))
+    ]
+    rows = [(feature, k, int(n)) for feature, k, n in rows if n]
+    if not rows:
+        return
+    values = ", ".join([f"({_date_sql()}, %s, %s, %s, %s)"] * len(rows))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO riskmodels_scoredistribution (business_date, model_version_id, feature, bin, loans)
+            VALUES {values}
+            ON CONFLICT (model_version_id, business_date, feature, bin)
+            DO UPDATE SET loans = riskmodels_scoredistribution.loans + excluded.loans
+            """,
+            [x for feature, k, n in rows for x in (day, model.version.pk, feature, k, n)],
+        )
+
+
+def _write_champion(day: date, model: LiveModel, loan_ids: np.ndarray, scores: Scores) -> tuple[int, int]:
+    """Put the champion's band, PD, score and reasons onto the loans whose values changed.
+
+    Returns (loans changed, band changes). The scores go to a temp table (binary COPY on
+    Postgres) as numbers and codes: band and reasons are indexes into two small tables of
+    their own, which keeps every row fixed-width.
+    """
+    band_names = list(model.card.band_names)
+    reason_sets, reason_index = np.unique(np.asarray(scores.reason_codes, dtype=object), return_inverse=True)
+    band_index = _band_index(model.card, scores.band)
+    _load_scored(
+        loan_ids,
+        np.round(scores.pd, PD_PLACES),
+        np.round(scores.points, SCORE_PLACES),
+        band_index.astype(np.int16),
+        reason_index.astype(np.int16),
+    )
+    _load_codes(band_names, [str(r) for r in reason_sets])
+    d = _date_sql()
+    differs = "IS DISTINCT FROM" if is_postgres() else "IS NOT"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO riskmodels_bandchange ("on", loan_id, model_version_id, from_band, to_band)
+            SELECT {d}, l.id, %s, l.risk_band, b.band
+            FROM {SCORED_TABLE} s JOIN lending_loan l ON l.id = s.loan_id JOIN {BAND_CODES} b ON b.code = s.band
+            WHERE l.risk_band <> b.band
+            ON CONFLICT (loan_id, "on") DO UPDATE
+            SET to_band = excluded.to_band, model_version_id = excluded.model_version_id
+            """,
+            [day, model.version.pk],
+        )
+        band_changes = cursor.rowcount
+        cursor.execute(
+            f"""
+            UPDATE lending_loan SET risk_band = b.band, risk_pd = s.pd, risk_score = s.score, risk_reasons = r.reasons
+            FROM {SCORED_TABLE} s JOIN {BAND_CODES} b ON b.code = s.band JOIN {REASON_CODES} r ON r.code = s.reasons
+            WHERE lending_loan.id = s.loan_id
+              AND (lending_loan.risk_band <> b.band OR lending_loan.risk_reasons <> r.reasons
+                   OR lending_loan.risk_pd {differs} {_numeric("s.pd", 7, PD_PLACES)}
+                   OR lending_loan.risk_score {differs} {_numeric("s.score", 7, SCORE_PLACES)})
+            """
+        )
+        changed = cursor.rowcount
+        for table in (SCORED_TABLE, BAND_CODES, REASON_CODES):
+            cursor.execute(f"DROP TABLE {table}")
+    return changed, band_changes
+
+
+def _numeric(column: str, digits: int, places: int) -> str:
+    return f"CAST({column} AS numeric({digits}, {places}))" if is_postgres() else column
+
+
+def _load_codes(band_names: list[str], reason_sets: list[str]) -> None:
+    """Temp tables spelling out the band and reason-set codes of the scored rows (a few rows each)."""
+    with connection.cursor() as cursor:
+        for table, column, values in ((BAND_CODES, "band", band_names), (REASON_CODES, "reasons", reason_sets)):
+            cursor.execute(f"DROP TABLE IF EXISTS {table}")
+            cursor.execute(f"CREATE TEMP TABLE {table} (code smallint PRIMARY KEY, {column} varchar(120))")
+            cursor.executemany(f"INSERT INTO {table} (code, {column}) VALUES (%s, %s)", list(enumerate(values)))
+
+
+def _band_index(card: Scorecard, bands: np.ndarray) -> np.ndarray:
+    """Each band's position in the spec's list of bands."""
+    names = np.asarray(card.band_names)
+    order = np.argsort(names)
+    return order[np.searchsorted(names[order], bands)]
+
+
+def _load_scored(
+    loan_ids: np.ndarray, pd_: np.ndarray, points: np.ndarray, band: np.ndarray, reasons: np.ndarray
+) -> None:
+    """Create the chunk's temp table of scores and fill it (binary COPY on Postgres)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {SCORED_TABLE}")
+        cursor.execute(
+            f"CREATE TEMP TABLE {SCORED_TABLE} "
+            "(loan_id bigint PRIMARY KEY, pd double precision, score double precision, band smallint, reasons smallint)"
+        )
+        if is_postgres():
+            cursor.cursor.copy_expert(
+                f"COPY {SCORED_TABLE} (loan_id, pd, score, band, reasons) FROM STDIN WITH (FORMAT binary)",
+                _binary_copy(loan_ids, pd_, points, band, reasons),
+            )
+            cursor.execute(f"ANALYZE {SCORED_TABLE}")
+        else:
+            cursor.executemany(
+                f"INSERT INTO {SCORED_TABLE} (loan_id, pd, score, band, reasons) VALUES (%s, %s, %s, %s, %s)",
+                zip(loan_ids.tolist(), pd_.tolist(), points.tolist(), band.tolist(), reasons.tolist(), strict=True),
+            )
+
+
+# Postgres' binary COPY: a signature, then per row the field count and, per field, its
+# byte length and big-endian value. Fixed-width rows are one numpy record array.
+_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + (0).to_bytes(4, "big") + (0).to_bytes(4, "big")
+_COPY_TRAILER = (-1).to_bytes(2, "big", signed=True)
+_SCORED_ROW = np.dtype(
+    [
+        ("fields", ">i2"),
+        ("loan_len", ">i4"),
+        ("loan_id", ">i8"),
+        ("pd_len", ">i4"),
+        ("pd", ">f8"),
+        ("score_len", ">i4"),
+        ("score", ">f8"),
+        ("band_len", ">i4"),
+        ("band", ">i2"),
+        ("reasons_len", ">i4"),
+        ("reasons", ">i2"),
+    ]
+)
+
+
+def _binary_copy(
+    loan_ids: np.ndarray, pd_: np.ndarray, points: np.ndarray, band: np.ndarray, reasons: np.ndarray
+) -> io.BytesIO:
+    rows = np.empty(len(loan_ids), dtype=_SCORED_ROW)
+    rows["fields"] = 5
+    rows["loan_len"], rows["pd_len"], rows["score_len"], rows["band_len"], rows["reasons_len"] = 8, 8, 8, 2, 2
+    rows["loan_id"], rows["pd"], rows["score"], rows["band"], rows["reasons"] = loan_ids, pd_, points, band, reasons
+    return io.BytesIO(_COPY_HEADER + rows.tobytes() + _COPY_TRAILER)
+
+
+def _copy_rows(table: str, columns: Sequence[str], rows: Iterator[tuple[Any, ...]]) -> None:
+    """Insert rows: COPY (CSV) on Postgres, executemany on SQLite."""
+    with connection.cursor() as cursor:
+        if is_postgres():
+            buffer = io.StringIO()
+            csv.writer(buffer, lineterminator="\n").writerows(rows)
+            buffer.seek(0)
+            cursor.cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)", buffer)
+        else:
+            placeholders = ", ".join(["%s"] * len(columns))
+            cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})", list(rows))
+
+
+def _date_sql() -> str:
+    return "%s::date" if is_postgres() else "%s"
+
+
+# -- actions from bands ------------------------------------------------------------------
+
+
+def limit_policy_in_force(day: date) -> LimitPolicy | None:
+    """The limit policy version in force on `day` (the latest effective on or before it), if enabled."""
+    policy = LimitPolicy.objects.filter(effective_from__lte=day).order_by("-effective_from").first()
+    return policy if policy is not None and policy.enabled else None
+
+
+def reduced_limit(*, limit: Decimal, policy: LimitPolicy, outstanding: Decimal) -> Decimal:
+    """The limit after a downgrade: max(minimum_limit, limit x (1 - reduce_by)), rounded down to
+    the whole yuan, and never below the principal the line has drawn."""
+    cut = max(policy.minimum_limit, limit * (Decimal(1) - policy.reduce_by))
+    return quantize_money(max(cut.to_integral_value(rounding=ROUND_FLOOR), outstanding))
+
+
+def limits_reduce(day: date) -> RowCounts:
+    """Cut the credit limit of each line with a champion downgrade today into the policy's bands.
+
+    One cut per line a day, however many of its loans were downgraded (the first by loan id
+    carries it); through lending's credit_line_change_limit with reason risk_band_downgrade,
+    and a LimitReduction row for the band change behind it. A line already cut for a band
+    change of today is left alone, so a rerun cuts nothing twice.
+    """
+    policy = limit_policy_in_force(day)
+    if policy is None:
+        return {"limits_reduced": 0}
+    downgrades = (
+        BandChange.objects.filter(
+            on=day,
+            model_version__status=ModelVersion.Status.CHAMPION,
+            to_band__in=list(policy.reduce_on_bands),
+            limit_reduction__isnull=True,
+        )
+        .exclude(from_band="")
+        .select_related("loan")
+        .order_by("loan_id")
+    )
+    already_cut = set(LimitReduction.objects.filter(band_change__on=day).values_list("credit_line_id", flat=True))
+    first_per_line: dict[int, BandChange] = {}
+    for change in downgrades:
+        if change.is_downgrade and change.loan.credit_line_id not in already_cut:
+            first_per_line.setdefault(change.loan.credit_line_id, change)
+    reduced = 0
+    for line_id, change in first_per_line.items():
+        reduced += _reduce_line(line_id, change, policy)
+    return {"limits_reduced": reduced}
+
+
+def _reduce_line(line_id: int, change: BandChange, policy: LimitPolicy) -> int:
+    line = CreditLine.objects.get(pk=line_id)
+    if line.status == CreditLine.Status.CLOSED:
+        return 0
+    outstanding = Loan.objects.filter(credit_line_id=line_id, status=Loan.Status.ACTIVE).aggregate(
+        drawn=Sum("outstanding_principal")
+    )["drawn"] or Decimal("0.00")
+    new_limit = reduced_limit(limit=line.limit, policy=policy, outstanding=outstanding)
+    if new_limit >= line.limit:
+        return 0
+    before = line.limit
+    credit_line_change_limit(credit_line=line, limit=new_limit, reason=LIMIT_REASON)
+    LimitReduction.objects.create(
+        band_change=change, credit_line=line, policy=policy, limit_before=before, limit_after=new_limit
+    )
+    return 1
