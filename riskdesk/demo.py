@@ -9,6 +9,15 @@ so every payment is one the services accept. The same seed gives the same book.
 
 The simulation closes every business day with the nightly chain, in order, with the
 business date pinned to the simulated day + 1 (services refuse future dates).
+
+Scoring joins the story as a lender's would: a limit policy from the first day (a
+downgrade into band D or E cuts the line by 30 %, never below 1,000); scorecard v1
+trained on the book's own matured history CHAMPION_DAYS_BEFORE_END days before
+yesterday and promoted by the admin, so the nightly chain scores the remaining months
+(monitoring, matured months' performance, band changes, limit cuts); and v2 retrained
+CHALLENGER_DAYS_BEFORE_END days before yesterday as a challenger, so the last month
+shows the two side by side. A book too young to train on (a small seed) skips them,
+and the report says why.
 """
 
 from __future__ import annotations
@@ -40,6 +49,9 @@ from riskdesk.core.models import ClosedDay
 from riskdesk.core.money import ZERO, quantize_money
 from riskdesk.lending import schedule, selectors, services
 from riskdesk.lending.models import AutodebitFailure, Borrower, CreditLine, GracePolicy, Loan, Payment, Product
+from riskdesk.riskmodels import services as riskmodels_services
+from riskdesk.riskmodels import training
+from riskdesk.riskmodels.models import BandChange, LimitReduction, ModelMonitor, ModelPerformance, ModelVersion
 
 # -- demo users --------------------------------------------------------------------
 
@@ -396,6 +408,18 @@ class SeedReport:
     loans_refused: Counter[str] = field(default_factory=Counter)
     payments_refused: Counter[str] = field(default_factory=Counter)
     days: int = 0
+    # "v1 trained on ... and promoted", or why a model was not trained.
+    models: list[str] = field(default_factory=list)
+
+
+# The champion scores the last ~5 months: enough nights for monitoring to show a trend
+# and for the first scored month ends to mature (60 days), while v1 still trains on
+# about 14 months of history (20 months of book by default).
+CHAMPION_DAYS_BEFORE_END = 150
+# v2 comes near the end, early enough to score a month of nights beside the champion.
+CHALLENGER_DAYS_BEFORE_END = 30
+# The lender's limit policy from the first day: a downgrade into D or E cuts 30 %.
+LIMIT_POLICY = {"reduce_on_bands": "DE", "reduce_by": Decimal("0.300"), "minimum_limit": Decimal("1000.00")}
 
 
 def book_is_empty() -> bool:
@@ -424,6 +448,8 @@ class DemoBook:
         outage_start = self.first_day + timedelta(days=span * 11 // 20)
         self.outage = Outage(outage_start, outage_start + timedelta(days=3))
         self.policy_day = self.first_day + timedelta(days=span * 2 // 5)
+        self.champion_day = self.last_day - timedelta(days=CHAMPION_DAYS_BEFORE_END)
+        self.challenger_day = self.last_day - timedelta(days=CHALLENGER_DAYS_BEFORE_END)
         used: set[str] = set()
         self.plans = [
             plan_borrower(seed, i, self.first_day, self.last_day, self.outage, used) for i in range(borrowers)
@@ -452,7 +478,21 @@ class DemoBook:
         self.products = demo_products_ensure()
         with business_date_pinned(self.first_day):
             self._policy_version(self.first_day, grace_days=3, note="jiebei: 3 grace days")
+            riskmodels_services.limit_policy_create(
+                effective_from=self.first_day,
+                enabled=True,
+                note="a downgrade into D or E cuts the line by 30 %",
+                actor=self.admin,
+                **LIMIT_POLICY,
+            )
         for day in self.days:
+            # Training is its own (durable) transaction: before the day's, not inside it.
+            if day == self.champion_day:
+                with business_date_pinned(day):
+                    self._champion_trained(as_of=day - timedelta(days=1))
+            elif day == self.challenger_day:
+                with business_date_pinned(day):
+                    self._model_trained(as_of=day - timedelta(days=1), note="v2: retrained on every matured month end")
             with business_date_pinned(day + timedelta(days=1)), transaction.atomic():
                 self.simulate_day(day)
             self.report.days += 1
@@ -460,6 +500,30 @@ class DemoBook:
                 on_day(day)
         DemoCollections(seed=self.seed, day=self.last_day).run()
         return self.report
+
+    def _model_trained(self, *, as_of: date, note: str) -> ModelVersion | None:
+        """Train a challenger on the matured month ends up to `as_of`; None (reported) when the book is too young."""
+        try:
+            version = training.model_version_train(as_of=as_of, note=note, actor=self.admin)
+        except DomainError as refused:
+            self.report.models.append(f"no model trained on {as_of}: {refused.message}")
+            return None
+        oot = version.metrics.get("oot") or {}
+        self.report.models.append(
+            f"v{version.version} trained on {as_of}: out-of-time AUC {_figure(oot.get('auc'))}, KS {_figure(oot.get('ks'))}"
+        )
+        return version
+
+    def _champion_trained(self, *, as_of: date) -> None:
+        version = self._model_trained(as_of=as_of, note="v1: the first scorecard on the book's own history")
+        if version is None:
+            return
+        riskmodels_services.model_version_promote(
+            model_version=version,
+            comment="First scorecard: out-of-time validation reviewed; let it drive bands and limit cuts.",
+            actor=self.admin,
+        )
+        self.report.models.append(f"v{version.version} promoted to champion on {as_of + timedelta(days=1)}")
 
     def simulate_day(self, day: date) -> None:
         for plan, k in self.originations.get(day, []):
@@ -550,6 +614,10 @@ class DemoBook:
             )
         except DomainError as refused:
             self.report.payments_refused[refused.code] += 1
+
+
+def _figure(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
 
 
 def payment_for(loan: Loan, action: Action) -> tuple[str, Decimal]:
@@ -692,4 +760,16 @@ def book_summary() -> dict[str, object]:
             "blocked by the gate": ContactAttempt.objects.filter(allowed=False).count(),
         },
         "reminders": dict(Reminder.objects.values_list("status").annotate(n=Count("id")).order_by("status")),
+        "scorecards": dict(ModelVersion.objects.values_list("status").annotate(n=Count("id")).order_by("status")),
+        "open loans by band": dict(
+            Loan.objects.filter(status=Loan.Status.ACTIVE)
+            .exclude(risk_band="")
+            .values_list("risk_band")
+            .annotate(n=Count("id"))
+            .order_by("risk_band")
+        ),
+        "monitored nights": ModelMonitor.objects.values("business_date").distinct().count(),
+        "matured months": ModelPerformance.objects.count(),
+        "band changes": BandChange.objects.count(),
+        "limit cuts": LimitReduction.objects.count(),
     }

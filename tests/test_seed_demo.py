@@ -6,8 +6,10 @@ import hashlib
 import importlib
 import io
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from decimal import Decimal
+from unittest.mock import patch
 
 import pytest
 from django.apps import apps
@@ -19,7 +21,7 @@ from django.db.models import Sum
 
 from riskdesk import demo, nightly
 from riskdesk.core import roles
-from riskdesk.core.models import ClosedDay, JobRun
+from riskdesk.core.models import AuditLog, ClosedDay, JobRun
 from riskdesk.lending.models import (
     Allocation,
     AutodebitFailure,
@@ -32,6 +34,9 @@ from riskdesk.lending.models import (
     Loan,
     Payment,
 )
+from riskdesk.riskmodels import training
+from riskdesk.riskmodels.models import BandChange, LimitPolicy, ModelMonitor, ModelStatusChange, ModelVersion
+from tests.riskmodels.specs import tiny_spec
 
 SEED_TODAY = date(2026, 11, 23)
 SMALL_SEED = ["--seed", "12", "--borrowers", "40", "--months", "4"]
@@ -39,9 +44,47 @@ SMALL_SEED = ["--seed", "12", "--borrowers", "40", "--months", "4"]
 
 def seed_small() -> str:
     out = io.StringIO()
-    with demo.business_date_pinned(SEED_TODAY):
+    with demo.business_date_pinned(SEED_TODAY), scorecards_from_the_tiny_spec():
         call_command("seed_demo", *SMALL_SEED, verbosity=0, stdout=out)
     return out.getvalue()
+
+
+@contextmanager
+def scorecards_from_the_tiny_spec() -> Iterator[None]:
+    """Stand in for training, which refuses a 4-month book of 40 borrowers (too few matured months).
+
+    The demo still promotes v1 and scores with it every night from CHAMPION_DAYS_BEFORE_END
+    (60 here) days before yesterday, and v2 beside it from 20 days before: the nightly
+    chain's scoring, monitoring and limit actions run for real on the small book.
+    """
+
+    def train(*, as_of: date, note: str = "", actor: object = None, **_: object) -> ModelVersion:
+        spec = tiny_spec()
+        return ModelVersion.objects.create(
+            version=ModelVersion.objects.count() + 1,
+            base_score=Decimal("600"),
+            base_odds=Decimal("50"),
+            pdo=Decimal("20"),
+            training_start=date(2026, 7, 31),
+            training_end=date(2026, 8, 31),
+            oot_start=date(2026, 9, 30),
+            oot_end=date(2026, 9, 30),
+            spec=spec,
+            metrics={"oot": {"auc": 0.75, "ks": 0.4}},
+            training_distribution={
+                "score": [0.2] * 5,
+                "features": {f["code"]: [1 / len(f["bins"])] * len(f["bins"]) for f in spec["features"]},
+            },
+            note=note,
+            trained_by=actor,
+        )
+
+    with (
+        patch.object(training, "model_version_train", train),
+        patch.object(demo, "CHAMPION_DAYS_BEFORE_END", 60),
+        patch.object(demo, "CHALLENGER_DAYS_BEFORE_END", 20),
+    ):
+        yield
 
 
 @pytest.fixture(scope="module")
@@ -179,6 +222,47 @@ def test_the_last_day_ends_with_collections_work_through_the_gate(book: str) -> 
     assert attempts and all(a.policy_id and a.rule_results for a in attempts)
     # Only today's reminders are left to the dispatcher; the simulated past is history.
     assert not Reminder.objects.filter(status="planned", planned_for__lt=SEED_TODAY).exists()
+
+
+def test_the_limit_policy_is_in_force_from_the_first_day(book: str) -> None:
+    policy = LimitPolicy.objects.get()
+    first = ClosedDay.objects.order_by("business_date").first().business_date
+
+    assert (policy.effective_from, policy.enabled, policy.reduce_on_bands) == (first, True, "DE")
+    assert (policy.reduce_by, policy.minimum_limit) == (Decimal("0.300"), Decimal("1000.00"))
+    assert AuditLog.objects.filter(action="limit_policy.create", actor__username="admin").exists()
+
+
+def test_v1_is_promoted_and_scores_the_last_months_with_v2_beside_it(book: str) -> None:
+    last = SEED_TODAY - timedelta(days=1)
+    v1, v2 = ModelVersion.objects.order_by("version")
+    assert (v1.status, v2.status) == ("champion", "challenger")
+    promotion = ModelStatusChange.objects.get(model_version=v1)
+    assert (promotion.to_status, promotion.actor.username) == ("champion", "admin")
+    assert promotion.comment
+    # v1 monitored every night from its promotion on, v2 from its training on
+    v1_nights = ModelMonitor.objects.filter(model_version=v1).values_list("business_date", flat=True)
+    v2_nights = ModelMonitor.objects.filter(model_version=v2).values_list("business_date", flat=True)
+    assert (min(v1_nights), max(v1_nights), len(v1_nights)) == (last - timedelta(days=60), last, 61)
+    assert (min(v2_nights), max(v2_nights), len(v2_nights)) == (last - timedelta(days=20), last, 21)
+    # the champion's bands are on the open loans, and their changes kept
+    open_loans = Loan.objects.filter(status=Loan.Status.ACTIVE)
+    assert open_loans.exists() and not open_loans.filter(risk_band="").exists()
+    assert BandChange.objects.filter(model_version=v1).exists()
+    assert not BandChange.objects.filter(model_version=v2).exists()
+
+
+def test_a_book_too_young_to_train_on_says_so(db: None) -> None:
+    book = demo.DemoBook(seed=3, borrowers=2, months=2)
+    book.admin = User.objects.get_or_create(username="admin")[0]
+
+    # Before any book: no month end has matured.
+    assert book._model_trained(as_of=date(2025, 1, 1), note="v1") is None
+
+    assert book.report.models == [
+        "no model trained on 2025-01-01: 0 matured month ends; training needs at least 4 (3 held out of time), "
+        "each followed by 60 closed days."
+    ]
 
 
 def test_if_empty_leaves_a_seeded_book_alone(book: str) -> None:

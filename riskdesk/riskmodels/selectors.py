@@ -38,6 +38,7 @@ from riskdesk.riskmodels.services import SCORING_STEP_NAME
 SAMPLES = ("train", "oot")
 SEGMENTS = ("to_30", "over_30")
 LIVE_STATUSES = (ModelVersion.Status.CHAMPION, ModelVersion.Status.CHALLENGER)
+EMPTY_ROWS = ("Special", "Missing")
 
 
 def psi_alert(psi: float | None) -> str:
@@ -219,7 +220,8 @@ def points_table(spec: dict[str, Any]) -> list[FeaturePoints]:
             code=f["code"],
             label=label(f["code"]),
             coefficient=float(f.get("coefficient", 0.0)),
-            bins=list(f.get("bins") or []),
+            # optbinning's Special and Missing rows are shown only when training rows fell there.
+            bins=[b for b in f.get("bins") or [] if b.get("count") or b.get("label") not in EMPTY_ROWS],
             best_points=float(f.get("best_points", 0.0)),
         )
         for f in spec.get("features") or []
@@ -459,6 +461,7 @@ class LoanRisk:
     scored_by: ModelVersion | None
     scored_on: date | None
     values_on: date | None  # the LoanScore row the reasons' values come from
+    open: bool = True
 
 
 def reason_codes(loan: Loan) -> list[str]:
@@ -489,10 +492,15 @@ def champion_on(day: date | None) -> ModelVersion | None:
 
 
 def loan_risk(loan: Loan) -> LoanRisk | None:
-    """The loan's band, PD, score and reasons in words; None while no champion has scored it."""
+    """The loan's band, PD, score and reasons in words; None while no champion has scored it.
+
+    An open loan was scored at the last close; a closed one keeps the score it had when
+    it closed, so its date is that of its latest kept score (None when none was kept).
+    """
     if not loan.risk_band:
         return None
-    scored_on = last_done(SCORING_STEP_NAME)
+    latest_kept = LoanScore.objects.filter(loan=loan).order_by("-business_date").values_list("business_date", flat=True)
+    scored_on = last_done(SCORING_STEP_NAME) if loan.status == Loan.Status.ACTIVE else latest_kept.first()
     scored_by = champion_on(scored_on)
     latest = (
         LoanScore.objects.filter(loan=loan, model_version=scored_by).order_by("-business_date").first()
@@ -517,6 +525,7 @@ def loan_risk(loan: Loan) -> LoanRisk | None:
         scored_by=scored_by,
         scored_on=scored_on,
         values_on=latest.business_date if latest else None,
+        open=loan.status == Loan.Status.ACTIVE,
     )
 
 

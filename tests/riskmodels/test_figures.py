@@ -106,5 +106,6 @@ def test_figure_html_leaves_plotly_js_to_the_page() -> None:
     html = figures.figure_html(fig, "chart-psi")
 
     assert 'id="chart-psi"' in html
-    assert "Plotly.newPlot" in html
+    assert "Plotly.newPlot('chart-psi'" in html
+    assert "DOMContentLoaded" in html
     assert len(html) < 20_000  # the 4.6 MB bundle is not inlined

@@ -235,9 +235,7 @@ def test_the_admin_sees_what_a_promotion_changes(
     _, challenger = champion_and_challenger
     html = client_for(users["admin"]).get(f"/models/{challenger.pk}/").content.decode()
 
-    assert (
-        "v2 becomes champion; v1 becomes a challenger; tonight's close writes v2's bands onto loans." in html
-    )
+    assert "v2 becomes champion; v1 becomes a challenger; tonight's close writes v2's bands onto loans." in html
 
 
 def test_a_risk_officer_sees_no_decision_forms(
@@ -401,3 +399,12 @@ def test_the_case_page_shows_each_loans_band_and_reasons(users: dict[str, User],
 
     assert "Band D (PD 18.34 %):" in html
     assert "days past due now; days since the last payment; delinquency segment" in html
+
+
+def test_a_closed_loan_keeps_its_last_score_and_says_so(users: dict[str, User], scored_loan: Loan) -> None:
+    Loan.objects.filter(pk=scored_loan.pk).update(status=Loan.Status.PAID_OFF, paid_off_on=NIGHT)
+
+    html = client_for(users["risk_officer"]).get(f"/loans/{scored_loan.pk}/").content.decode()
+
+    assert "The loan is closed: its last score, by scorecard v1 (champion) on 2026-11-22, stands." in html
+    assert "at the close of" not in html

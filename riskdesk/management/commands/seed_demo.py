@@ -48,6 +48,8 @@ class Command(BaseCommand):
         )
         for name, value in demo.book_summary().items():
             self.stdout.write(f"  {name:<20} {_show(value)}")
+        for line in report.models:
+            self.stdout.write(f"  {'scorecards':<20} {line}")
         refused = report.loans_refused + report.payments_refused
         if refused:
             self.stdout.write(f"  {'refused by services':<20} {_show(dict(refused))}")
