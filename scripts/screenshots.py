@@ -6,6 +6,13 @@
     .venv/bin/python manage.py runserver 127.0.0.1:8011 &
     .venv/bin/python scripts/screenshots.py shoot --base http://127.0.0.1:8011 --out screenshots
 
+The scorecard pages need a trained, monitored book: shoot them from the demo book.
+
+    export DATABASE_URL=sqlite:////tmp/riskdesk_demo.sqlite3
+    .venv/bin/python manage.py migrate && .venv/bin/python manage.py seed_demo
+    .venv/bin/python manage.py runserver 127.0.0.1:8012 &
+    .venv/bin/python scripts/screenshots.py shoot-models --base http://127.0.0.1:8012 --out screenshots
+
 Uses the system's Chromium (Debian's /usr/bin/chromium); never `playwright install`.
 """
 
@@ -251,6 +258,62 @@ def shoot_team_page(browser: object, base: str, out: Path) -> None:
     page.close()
 
 
+def demo_ids() -> dict[str, int]:
+    """The demo book's champion and challenger, and an open loan in collections whose line a downgrade cut."""
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "riskdesk.settings")
+    import django
+
+    django.setup()
+    from riskdesk.riskmodels.models import LimitReduction, ModelVersion
+
+    cut = (
+        LimitReduction.objects.filter(band_change__loan__status="active", band_change__loan__cases__status="open")
+        .select_related("band_change")
+        .order_by("-band_change__on", "pk")
+        .first()
+    )
+    return {
+        "champion": ModelVersion.objects.get(status="champion").pk,
+        "challenger": ModelVersion.objects.filter(status="challenger").order_by("-version").first().pk,
+        "loan": cut.band_change.loan_id,
+        "case": cut.band_change.loan.cases.get(status="open").pk,
+    }
+
+
+def shoot_models(base: str, out: Path) -> None:
+    """The registry, the champion's page, the challenger's page with the admin's promote form, a loan's risk."""
+    from playwright.sync_api import sync_playwright
+
+    ids = demo_ids()
+    out.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        for lang in ("en", "zh-hans"):
+            suffix = "en" if lang == "en" else "zh"
+            page = browser.new_page(viewport={"width": 1440, "height": 1000}, locale=lang)
+            page.goto(f"{base}/login/")
+            page.evaluate(f"document.cookie = 'django_language={lang}; path=/'")
+            page.fill("#id_username", "admin")
+            page.fill("#id_password", "riskdesk-admin")  # the demo's documented login
+            page.click("button[type=submit]")
+            page.wait_for_load_state()
+            shots = [
+                ("models-registry", "/models/"),
+                ("model-champion", f"/models/{ids['champion']}/"),
+                ("model-challenger", f"/models/{ids['challenger']}/"),
+                ("loan-risk", f"/loans/{ids['loan']}/"),
+                ("case-risk", f"/collections/cases/{ids['case']}/"),
+            ]
+            for name, path in shots:
+                page.goto(base + path)
+                page.wait_for_load_state("networkidle")  # plotly.js, then the charts
+                page.wait_for_timeout(500)
+                page.screenshot(path=out / f"{name}-{suffix}.png", full_page=True)
+            page.close()
+        browser.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -258,9 +321,14 @@ def main() -> None:
     shoot_parser = sub.add_parser("shoot", help="screenshot the pages of a running server")
     shoot_parser.add_argument("--base", default="http://127.0.0.1:8011")
     shoot_parser.add_argument("--out", type=Path, default=ROOT / "screenshots")
+    models_parser = sub.add_parser("shoot-models", help="screenshot the scorecard pages of a server on the demo book")
+    models_parser.add_argument("--base", default="http://127.0.0.1:8012")
+    models_parser.add_argument("--out", type=Path, default=ROOT / "screenshots")
     args = parser.parse_args()
     if args.command == "seed":
         print(seed())
+    elif args.command == "shoot-models":
+        shoot_models(args.base, args.out)
     else:
         shoot(args.base, args.out)
 

@@ -234,6 +234,8 @@ def score_bin_labels(spec: dict[str, Any]) -> list[str]:
     if not edges:
         return ["all"]
     shown = [f"{e:.0f}" for e in edges]
+    if len(set(shown)) < len(shown):  # deciles a point apart: one decimal tells them apart
+        shown = [f"{e:.1f}" for e in edges]
     return [f"< {shown[0]}"] + [f"{a}–{b}" for a, b in zip(shown, shown[1:], strict=False)] + [f"≥ {shown[-1]}"]
 
 

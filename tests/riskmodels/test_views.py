@@ -408,3 +408,10 @@ def test_a_closed_loan_keeps_its_last_score_and_says_so(users: dict[str, User], 
 
     assert "The loan is closed: its last score, by scorecard v1 (champion) on 2026-11-22, stands." in html
     assert "at the close of" not in html
+
+
+def test_score_bins_are_labelled_by_their_points() -> None:
+    from riskdesk.riskmodels.selectors import score_bin_labels
+
+    assert score_bin_labels({"score_bins": [560.0, 580.0, 600.0]}) == ["< 560", "560–580", "580–600", "≥ 600"]
+    assert score_bin_labels({"score_bins": [578.21, 578.44]}) == ["< 578.2", "578.2–578.4", "≥ 578.4"]
