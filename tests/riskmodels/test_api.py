@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import User
+from django.utils import translation
 from rest_framework.test import APIClient
 
 from riskdesk.lending.models import Loan
@@ -292,7 +293,9 @@ def test_reasons_speak_the_callers_language(users: dict[str, User], make_loan: C
     loan = make_loan()
     Loan.objects.filter(pk=loan.pk).update(risk_band="B", risk_reasons="dpd")
 
-    body = api_for(users["collector"]).get(f"/api/v1/loans/{loan.pk}/", HTTP_ACCEPT_LANGUAGE="zh-hans").json()
+    # The request activates Chinese for the thread; override puts the previous language back after it.
+    with translation.override("en"):
+        body = api_for(users["collector"]).get(f"/api/v1/loans/{loan.pk}/", HTTP_ACCEPT_LANGUAGE="zh-hans").json()
 
     assert body["risk_reasons"] == [{"code": "dpd", "label": "当前逾期天数"}]
 

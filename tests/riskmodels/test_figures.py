@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date
 
 import pandas as pd
 import plotly.graph_objects as go
+import pytest
+from django.utils import translation
 
 from riskdesk.riskmodels import figures
+
+
+@pytest.fixture(autouse=True)
+def in_english() -> Iterator[None]:
+    """Figures speak the active language; these tests read the English words."""
+    with translation.override("en"):
+        yield
 
 
 def test_score_distribution_puts_training_beside_the_latest_night() -> None:
