@@ -415,3 +415,39 @@ def test_score_bins_are_labelled_by_their_points() -> None:
 
     assert score_bin_labels({"score_bins": [560.0, 580.0, 600.0]}) == ["< 560", "560–580", "580–600", "≥ 600"]
     assert score_bin_labels({"score_bins": [578.21, 578.44]}) == ["< 578.2", "578.2–578.4", "≥ 578.4"]
+
+
+def test_the_admin_site_adds_a_limit_policy_through_its_service(users: dict[str, User]) -> None:
+    client = client_for(users["admin"])
+
+    response = client.post(
+        "/admin/riskmodels/limitpolicy/add/",
+        {
+            "effective_from": "2026-12-01",
+            "enabled": "on",
+            "reduce_on_bands": "ED",
+            "reduce_by": "0.250",
+            "minimum_limit": "500.00",
+            "note": "cut a quarter on D-E",
+        },
+    )
+
+    assert response.status_code == 302
+    policy = LimitPolicy.objects.get()
+    assert (policy.reduce_on_bands, policy.created_by) == ("DE", users["admin"])
+    refused = client.post(
+        "/admin/riskmodels/limitpolicy/add/",
+        {"effective_from": "2026-12-02", "reduce_on_bands": "DX", "reduce_by": "0.250", "minimum_limit": "500.00"},
+    )
+    assert refused.status_code == 200
+    assert "Name one or more of the bands A to E" in refused.content.decode()
+
+
+def test_the_admin_site_shows_a_version_with_its_status_history(
+    users: dict[str, User], champion_and_challenger: tuple[ModelVersion, ModelVersion]
+) -> None:
+    champion, _ = champion_and_challenger
+
+    response = client_for(users["admin"]).get(f"/admin/riskmodels/modelversion/{champion.pk}/change/")
+
+    assert response.status_code == 200
