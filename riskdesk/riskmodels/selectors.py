@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 import pandas as pd
-from django.db.models import Exists, Max, OuterRef, QuerySet
+from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet
 
 from riskdesk.core.jobs import last_done
 from riskdesk.core.models import JobRun
@@ -33,12 +33,13 @@ from riskdesk.riskmodels.models import (
     ModelVersion,
     ScoreDistribution,
 )
-from riskdesk.riskmodels.services import SCORING_STEP_NAME
+from riskdesk.riskmodels.scoring import STEP_NAME as SCORING_STEP_NAME
 
 SAMPLES = ("train", "oot")
 SEGMENTS = ("to_30", "over_30")
 LIVE_STATUSES = (ModelVersion.Status.CHAMPION, ModelVersion.Status.CHALLENGER)
 EMPTY_ROWS = ("Special", "Missing")
+BANDS = metrics.BANDS
 
 
 def psi_alert(psi: float | None) -> str:
@@ -103,6 +104,7 @@ def band_agreement(first: ModelVersion, second: ModelVersion) -> BandAgreement |
 
     LoanScore keeps every loan at a month end and the loans in collections on other
     days, so on most days this compares the loans that matter most to collections.
+    One aggregate over the day's rows of `first` joined (by loan) to those of `second`.
     """
     day = (
         LoanScore.objects.filter(model_version=second)
@@ -111,18 +113,22 @@ def band_agreement(first: ModelVersion, second: ModelVersion) -> BandAgreement |
     )
     if day is None:
         return None
-    theirs = dict(LoanScore.objects.filter(model_version=second, business_date=day).values_list("loan_id", "band"))
-    same = within_one = loans = 0
-    for loan_id, band in LoanScore.objects.filter(model_version=first, business_date=day).values_list(
-        "loan_id", "band"
-    ):
-        other = theirs.get(loan_id)
-        if other is None:
-            continue
-        loans += 1
-        same += band == other
-        within_one += abs(ord(band) - ord(other)) <= 1
-    return BandAgreement(day, loans, same, within_one)
+    pairs = LoanScore.objects.filter(
+        model_version=first,
+        business_date=day,
+        loan__scores__model_version=second,
+        loan__scores__business_date=day,
+    )
+    other = F("loan__scores__band")
+    neighbours = Q()
+    for band, next_band in zip(BANDS, BANDS[1:], strict=False):
+        neighbours |= Q(band=band, loan__scores__band=next_band) | Q(band=next_band, loan__scores__band=band)
+    counts = pairs.aggregate(
+        loans=Count("pk"),
+        same=Count("pk", filter=Q(band=other)),
+        neighbours=Count("pk", filter=neighbours),
+    )
+    return BandAgreement(day, counts["loans"], counts["same"], counts["same"] + counts["neighbours"])
 
 
 @dataclass(frozen=True)

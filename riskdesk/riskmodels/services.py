@@ -18,11 +18,9 @@ from riskdesk.core.models import ClosedDay, JobRun
 from riskdesk.core.money import quantize_money
 from riskdesk.core.roles import ADMIN, require_role
 from riskdesk.riskmodels.models import LimitPolicy, ModelStatusChange, ModelVersion
+from riskdesk.riskmodels.scoring import STEP_NAME as SCORING_STEP_NAME
 
 BANDS = "ABCDE"
-# Close of day step 3 (riskmodels.scoring) reads the champion per chunk: a promotion
-# in the middle of the step would put two models' bands on the book for one night.
-SCORING_STEP_NAME = "riskmodels.scoring"
 COMMENT_MAX = ModelStatusChange._meta.get_field("comment").max_length
 NOTE_MAX = LimitPolicy._meta.get_field("note").max_length
 
@@ -85,6 +83,8 @@ def _comment_checked(comment: str) -> str:
 
 
 def _refuse_while_scoring() -> None:
+    """Close of day step 3 reads the champion per chunk: a promotion in the middle of the
+    step would put two models' bands on the book for one night."""
     if JobRun.objects.filter(step=SCORING_STEP_NAME, status=JobRun.Status.RUNNING).exists():
         raise Conflict(
             "scoring_running",
