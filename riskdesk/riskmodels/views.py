@@ -45,7 +45,8 @@ def model_detail(request: HttpRequest, version_id: int) -> HttpResponse:
     return render(request, "riskmodels/model_detail.html", model_page_context(version))
 
 
-def model_page_context(version: ModelVersion, form: StatusChangeForm | None = None) -> dict[str, object]:
+def model_page_context(version: ModelVersion, refused: StatusChangeForm | None = None) -> dict[str, object]:
+    """The model page, with the decision form that was refused (its comment and errors) when there is one."""
     page = selectors.model_page(version)
     charts = {
         "score_distribution": figures.score_distribution_figure(page.score_distribution),
@@ -59,7 +60,8 @@ def model_page_context(version: ModelVersion, form: StatusChangeForm | None = No
         "has_monitoring": not page.psi.empty,
         "has_performance": not page.discrimination.empty,
         "has_calibration": not page.calibration.empty,
-        "form": form or StatusChangeForm(),
+        "promote_form": refused if refused and refused.prefix == "promote" else StatusChangeForm(prefix="promote"),
+        "retire_form": refused if refused and refused.prefix == "retire" else StatusChangeForm(prefix="retire"),
         "plotly_version": plotly.__version__,
     }
 
@@ -68,22 +70,22 @@ def model_page_context(version: ModelVersion, form: StatusChangeForm | None = No
 @role_required(roles.ADMIN)
 def model_promote(request: HttpRequest, version_id: int) -> HttpResponse:
     done = _("Scorecard v%(version)d is now the champion; tonight's close writes its bands onto loans.")
-    return _status_change(request, version_id, services.model_version_promote, done)
+    return _status_change(request, version_id, services.model_version_promote, done, prefix="promote")
 
 
 @require_POST
 @role_required(roles.ADMIN)
 def model_retire(request: HttpRequest, version_id: int) -> HttpResponse:
     done = _("Scorecard v%(version)d is retired: it no longer scores.")
-    return _status_change(request, version_id, services.model_version_retire, done)
+    return _status_change(request, version_id, services.model_version_retire, done, prefix="retire")
 
 
 def _status_change(
-    request: HttpRequest, version_id: int, service: Callable[..., ModelVersion], done: str
+    request: HttpRequest, version_id: int, service: Callable[..., ModelVersion], done: str, *, prefix: str
 ) -> HttpResponse:
     """Apply a promotion or retirement from the model page; a refusal shows on the page."""
     version = get_object_or_404(ModelVersion, pk=version_id)
-    form = StatusChangeForm(request.POST)
+    form = StatusChangeForm(request.POST, prefix=prefix)
     if form.is_valid():
         try:
             changed = service(model_version=version, comment=form.cleaned_data["comment"], actor=request.user)

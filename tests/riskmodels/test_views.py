@@ -253,7 +253,9 @@ def test_the_admin_promotes_from_the_page_and_the_history_shows_it(
     champion, challenger = champion_and_challenger
     client = client_for(users["admin"])
 
-    response = client.post(f"/models/{challenger.pk}/promote/", {"comment": "OOT KS 0.45 against 0.41"}, follow=True)
+    response = client.post(
+        f"/models/{challenger.pk}/promote/", {"promote-comment": "OOT KS 0.45 against 0.41"}, follow=True
+    )
 
     assert response.status_code == 200
     assert ModelVersion.objects.get(pk=challenger.pk).status == "champion"
@@ -268,10 +270,13 @@ def test_a_promotion_without_a_comment_redraws_the_page_with_the_error(
 ) -> None:
     _, challenger = champion_and_challenger
 
-    response = client_for(users["admin"]).post(f"/models/{challenger.pk}/promote/", {"comment": " "})
+    response = client_for(users["admin"]).post(f"/models/{challenger.pk}/promote/", {"promote-comment": " "})
 
     assert response.status_code == 400
-    assert "Say why: a comment is required." in response.content.decode()
+    html = response.content.decode()
+    assert "Say why: a comment is required." in html
+    # each decision has its own field, so the page has no duplicate ids
+    assert html.count('id="id_promote-comment"') == html.count('id="id_retire-comment"') == 1
     assert ModelVersion.objects.get(pk=challenger.pk).status == "challenger"
 
 
@@ -280,7 +285,7 @@ def test_retiring_the_champion_from_the_page_says_to_promote_another_first(
 ) -> None:
     champion, _ = champion_and_challenger
 
-    response = client_for(users["admin"]).post(f"/models/{champion.pk}/retire/", {"comment": "old"}, follow=True)
+    response = client_for(users["admin"]).post(f"/models/{champion.pk}/retire/", {"retire-comment": "old"}, follow=True)
 
     assert "The champion cannot be retired: promote another model first." in response.content.decode()
     assert ModelVersion.objects.get(pk=champion.pk).status == "champion"
@@ -291,7 +296,7 @@ def test_a_risk_officer_cannot_post_a_decision(
 ) -> None:
     _, challenger = champion_and_challenger
 
-    response = client_for(users["risk_officer"]).post(f"/models/{challenger.pk}/promote/", {"comment": "mine"})
+    response = client_for(users["risk_officer"]).post(f"/models/{challenger.pk}/promote/", {"promote-comment": "mine"})
 
     assert response.status_code == 403
     assert not ModelStatusChange.objects.exists()

@@ -18,7 +18,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--seed", type=int, default=7, help="the same seed gives the same book")
-        # 2000 (about 2.5 minutes on SQLite) keeps `make run` inside its 5 minutes: every payment replays its loan.
+        # 2000 (about 2 minutes on SQLite, scoring and two trainings included) keeps `make run` inside
+        # its 5 minutes: every payment replays its loan.
         parser.add_argument("--borrowers", type=int, default=2000)
         parser.add_argument("--months", type=int, default=20, help="months of history, ending yesterday")
         parser.add_argument("--if-empty", action="store_true", help="do nothing when the book already has loans")
