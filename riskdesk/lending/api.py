@@ -255,7 +255,7 @@ class CreditLineOutputSerializer(serializers.ModelSerializer):
     class EventSerializer(serializers.ModelSerializer):
         class Meta:
             model = CreditLineEvent
-            fields = ["on", "kind", "reason", "unfreeze_on"]
+            fields = ["on", "kind", "reason", "unfreeze_on", "limit_before", "limit_after"]
 
     available = money(read_only=True)
     frozen_message = serializers.CharField(read_only=True, allow_null=True)

@@ -19,6 +19,7 @@ from rest_framework.test import APIClient
 
 from riskdesk import nightly
 from riskdesk.core.models import AuditLog, JobRun
+from riskdesk.lending import services
 from riskdesk.lending.models import (
     AutodebitFailure,
     Borrower,
@@ -293,7 +294,32 @@ def test_an_admin_opens_a_credit_line(client_as: Client, borrower: Borrower) -> 
         "50000.00",
         None,
     )
-    assert body["freeze_reasons"] == [{"on": "2026-11-23", "kind": "opened", "reason": "opened", "unfreeze_on": None}]
+    assert body["freeze_reasons"] == [
+        {
+            "on": "2026-11-23",
+            "kind": "opened",
+            "reason": "opened",
+            "unfreeze_on": None,
+            "limit_before": None,
+            "limit_after": "50000.00",
+        }
+    ]
+
+
+def test_a_limit_change_shows_its_amounts_and_reason(client_as: Client, credit_line: CreditLine) -> None:
+    services.credit_line_change_limit(credit_line=credit_line, limit=Decimal("70000.00"), reason="risk_band_downgrade")
+
+    body = client_as("collector").get(f"{API}/credit-lines/{credit_line.pk}/").json()
+
+    assert body["limit"] == "70000.00"
+    assert body["freeze_reasons"][-1] == {
+        "on": "2026-11-23",
+        "kind": "limit_change",
+        "reason": "risk_band_downgrade",
+        "unfreeze_on": None,
+        "limit_before": "100000.00",
+        "limit_after": "70000.00",
+    }
 
 
 def test_a_credit_line_shows_what_is_drawn(client_as: Client, credit_line: CreditLine, bullet: Loan) -> None:
