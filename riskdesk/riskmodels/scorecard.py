@@ -206,7 +206,7 @@ class Scorecard:
         )
 
 
-def _reason_value(value: Any) -> Any:
+def reason_value(value: Any) -> Any:
     if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
         return None
     if isinstance(value, (float, np.floating)):
@@ -254,7 +254,7 @@ class Scores:
         return [
             {
                 "feature": self.codes[j],
-                "value": _reason_value(self.raw[self.codes[j]][i]),
+                "value": reason_value(self.raw[self.codes[j]][i]),
                 "points_lost": float(self.points_lost[i, j]),
             }
             for j in self.top_reasons[i]
