@@ -334,8 +334,15 @@ def _features_sql(as_of: date, base: str, lo: int | None, hi: int | None) -> tup
 # Postgres planner settings for the features statement: its dozen per-loan aggregates
 # stream best as ordered index scans merged on loan_id; left to itself the planner hashes
 # the accumulated wide rows join after join (several times slower at a million loans),
-# and JIT compiling the statement costs more than it saves.
-FEATURES_PLANNER = {"jit": "off", "enable_hashjoin": "off", "enable_hashagg": "off", "work_mem": "'256MB'"}
+# and JIT compiling the statement costs more than it saves. No parallel workers: close of
+# day shares its chunks between worker processes, which already keep the cores busy.
+FEATURES_PLANNER = {
+    "jit": "off",
+    "enable_hashjoin": "off",
+    "enable_hashagg": "off",
+    "max_parallel_workers_per_gather": "0",
+    "work_mem": "'256MB'",
+}
 
 
 @contextmanager

@@ -53,7 +53,7 @@ from riskdesk.riskmodels.models import (
     ModelVersion,
     ScoreDistribution,
 )
-from riskdesk.riskmodels.scorecard import Scorecard, Scores, bin_counts
+from riskdesk.riskmodels.scorecard import Scorecard, Scores, bin_counts, reason_value
 
 STEP_NAME = "riskmodels.scoring"
 LIMIT_REASON = "risk_band_downgrade"
@@ -138,7 +138,7 @@ def scores_write(
         rows["loan_scores"] += _write_loan_scores(day, model, loan_ids, scores, kept, lo, hi)
         _add_distribution(day, model, scores)
         if model.is_champion:
-            changed, band_changes = _write_champion(day, model, loan_ids, scores)
+            changed, band_changes = _write_champion(day, model, loan_ids, scores, lo, hi)
             rows["loans_changed"] += changed
             rows["band_changes"] += band_changes
     return rows
@@ -184,13 +184,35 @@ def _write_loan_scores(
             float(points[n]),
             float(pd_[n]),
             str(scores.band[k]),
-            json.dumps(scores.reasons(int(k))),
+            reasons,
         )
-        for n, k in enumerate(positions)
+        for n, (k, reasons) in enumerate(zip(positions, reasons_json(scores, positions), strict=True))
     )
     columns = ("business_date", "loan_id", "model_version_id", "score", "pd", "band", "reasons")
     _copy_rows("riskmodels_loanscore", columns, rows)
     return len(positions)
+
+
+def reasons_json(scores: Scores, positions: np.ndarray) -> list[str]:
+    """JSON of the rows' reasons (LoanScore.reasons), as json.dumps(scores.reasons(k)) writes it.
+
+    Built from the scorer's arrays rather than a list of dicts per row: at month end every
+    loan gets a history row, a million of them.
+    """
+    top = scores.top_reasons[positions]
+    lost = scores.points_lost[positions]
+    values = {j: _json_values(scores.raw[code][positions]) for j, code in enumerate(scores.codes)}
+    heads = [f'{{"feature": {json.dumps(code)}, "value": ' for code in scores.codes]
+    out = []
+    for n, row in enumerate(top.tolist()):
+        items = [f'{heads[j]}{values[j][n]}, "points_lost": {float(lost[n, j])!r}}}' for j in row if j >= 0]
+        out.append(f"[{', '.join(items)}]")
+    return out
+
+
+def _json_values(raw: np.ndarray) -> list[str]:
+    """Each value as JSON the way the scorer's reasons give it: floats to 4 places, missing as null."""
+    return [json.dumps(reason_value(value)) for value in raw.tolist()]
 
 
 def _add_distribution(day: date, model: LiveModel, scores: Scores) -> None:
@@ -218,7 +240,9 @@ def _add_distribution(day: date, model: LiveModel, scores: Scores) -> None:
         )
 
 
-def _write_champion(day: date, model: LiveModel, loan_ids: np.ndarray, scores: Scores) -> tuple[int, int]:
+def _write_champion(
+    day: date, model: LiveModel, loan_ids: np.ndarray, scores: Scores, lo: int, hi: int
+) -> tuple[int, int]:
     """Put the champion's band, PD, score and reasons onto the loans whose values changed.
 
     Returns (loans changed, band changes). The scores go to a temp table (binary COPY on
@@ -244,22 +268,23 @@ def _write_champion(day: date, model: LiveModel, loan_ids: np.ndarray, scores: S
             INSERT INTO riskmodels_bandchange ("on", loan_id, model_version_id, from_band, to_band)
             SELECT {d}, l.id, %s, l.risk_band, b.band
             FROM {SCORED_TABLE} s JOIN lending_loan l ON l.id = s.loan_id JOIN {BAND_CODES} b ON b.code = s.band
-            WHERE l.risk_band <> b.band
+            WHERE l.risk_band <> b.band AND l.id BETWEEN %s AND %s
             ON CONFLICT (loan_id, "on") DO UPDATE
             SET to_band = excluded.to_band, model_version_id = excluded.model_version_id
             """,
-            [day, model.version.pk],
+            [day, model.version.pk, lo, hi],
         )
         band_changes = cursor.rowcount
         cursor.execute(
             f"""
             UPDATE lending_loan SET risk_band = b.band, risk_pd = s.pd, risk_score = s.score, risk_reasons = r.reasons
             FROM {SCORED_TABLE} s JOIN {BAND_CODES} b ON b.code = s.band JOIN {REASON_CODES} r ON r.code = s.reasons
-            WHERE lending_loan.id = s.loan_id
+            WHERE lending_loan.id = s.loan_id AND lending_loan.id BETWEEN %s AND %s
               AND (lending_loan.risk_band <> b.band OR lending_loan.risk_reasons <> r.reasons
                    OR lending_loan.risk_pd {differs} {_numeric("s.pd", 7, PD_PLACES)}
                    OR lending_loan.risk_score {differs} {_numeric("s.score", 7, SCORE_PLACES)})
-            """
+            """,
+            [lo, hi],
         )
         changed = cursor.rowcount
         for table in (SCORED_TABLE, BAND_CODES, REASON_CODES):
@@ -377,10 +402,12 @@ def reduced_limit(*, limit: Decimal, policy: LimitPolicy, outstanding: Decimal) 
 def limits_reduce(day: date) -> RowCounts:
     """Cut the credit limit of each line with a champion downgrade today into the policy's bands.
 
-    One cut per line a day, however many of its loans were downgraded (the first by loan id
-    carries it); through lending's credit_line_change_limit with reason risk_band_downgrade,
-    and a LimitReduction row for the band change behind it. A line already cut for a band
-    change of today is left alone, so a rerun cuts nothing twice.
+    A cut follows entry into the bands only (from a band outside them: C -> D cuts, D -> E
+    and E -> D do not), so a loan sliding through D and E costs its line one cut. One cut
+    per line a day, however many of its loans entered (the first by loan id carries it);
+    through lending's credit_line_change_limit with reason risk_band_downgrade, and a
+    LimitReduction row for the band change behind it. A line already cut for a band change
+    of today is left alone, so a rerun cuts nothing twice.
     """
     policy = limit_policy_in_force(day)
     if policy is None:
@@ -392,7 +419,7 @@ def limits_reduce(day: date) -> RowCounts:
             to_band__in=list(policy.reduce_on_bands),
             limit_reduction__isnull=True,
         )
-        .exclude(from_band="")
+        .exclude(from_band__in=["", *policy.reduce_on_bands])
         .select_related("loan")
         .order_by("loan_id")
     )

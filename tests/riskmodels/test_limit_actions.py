@@ -2,7 +2,7 @@
 
 With the tiny scorecard a loan never paid since 01-31 is band B while current (no payment
 yet: z = -3.24), D from 03-01 (1-14 days past due: z = -1.98) and E from 03-31 (over 30:
-z = 0.25). The policy cuts on arrival in D or E by 33.5 %, to no less than 5000 yuan.
+z = 0.25). The policy cuts on entry into D or E by 33.5 %, to no less than 5000 yuan.
 """
 
 from __future__ import annotations
@@ -94,17 +94,22 @@ def test_a_downgrade_cuts_each_line_once_by_the_policy(
     assert list(events.values_list("reason", "limit_before", "limit_after")) == [
         ("risk_band_downgrade", Decimal("100000.00"), Decimal("66500.00"))
     ]
+
+
+def test_a_line_is_cut_on_entry_into_the_bands_not_again_within_them(
+    make_loan: Callable[..., Loan], credit_line: CreditLine
+) -> None:
+    make_loan()
+    policy()
+    scorecard_version()
     nightly.close_days(as_of=SECOND)
-    # D -> E: 66500 x 0.665 = 44222.5 -> 44222; 13300 x 0.665 = 8844.5 -> 8844; the others
-    # would not go lower (9000 drawn; the 5000 minimum).
-    assert limits(credit_line, floor, drawn, full, minimum) == [
-        Decimal("44222.00"),
-        Decimal("8844.00"),
-        Decimal("9000.00"),
-        Decimal("9000.00"),
-        Decimal("5000.00"),
+    # B -> D on 03-01 entered the bands; D -> E on 03-31 moved within them.
+    assert list(BandChange.objects.exclude(from_band="").values_list("on", "from_band", "to_band")) == [
+        (FIRST, "B", "D"),
+        (SECOND, "D", "E"),
     ]
-    assert LimitReduction.objects.count() == 6
+    assert limits(credit_line) == [Decimal("66500.00")]
+    assert list(LimitReduction.objects.values_list("band_change__on", flat=True)) == [FIRST]
 
 
 def test_a_rerun_cuts_nothing_twice(make_loan: Callable[..., Loan], credit_line: CreditLine) -> None:
@@ -122,10 +127,10 @@ def test_a_rerun_cuts_nothing_twice(make_loan: Callable[..., Loan], credit_line:
 
 def test_only_the_enabled_policy_in_force_cuts(make_loan: Callable[..., Loan], credit_line: CreditLine) -> None:
     make_loan()
-    policy()
-    policy(date(2026, 3, 15), enabled=False)  # from 03-15 downgrades cut nothing
+    policy(enabled=False)
+    policy(date(2026, 3, 15))  # in force from 03-15: too late for the entry of 03-01
     scorecard_version()
     nightly.close_days(as_of=SECOND)
-    assert BandChange.objects.filter(on=SECOND, from_band="D", to_band="E").exists()
-    assert limits(credit_line) == [Decimal("66500.00")]
-    assert list(LimitReduction.objects.values_list("band_change__on", flat=True)) == [FIRST]
+    assert BandChange.objects.filter(on=FIRST, from_band="B", to_band="D").exists()
+    assert limits(credit_line) == [Decimal("100000.00")]
+    assert not LimitReduction.objects.exists()

@@ -7,12 +7,15 @@ z = -2.5 + sum(coefficient x WOE), PD = 1 / (1 + e^-z), points = offset - factor
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
+import pandas as pd
 import pytest
 from django.contrib.auth.models import User
 from django.db.models import Sum
@@ -24,6 +27,7 @@ from riskdesk.lending import services
 from riskdesk.lending.models import Loan, Product
 from riskdesk.riskmodels import scoring
 from riskdesk.riskmodels.models import BandChange, LoanScore, ModelVersion, ScoreDistribution
+from riskdesk.riskmodels.scorecard import Scorecard
 from riskdesk.riskmodels.services import model_version_promote
 from tests.riskmodels.specs import tiny_spec
 
@@ -230,3 +234,18 @@ def test_a_crashed_chunk_resumes_without_duplicates(
         x.pk for x in loans
     )
     assert distribution(version, day, "") == 3 and distribution(version, day, "band") == 3
+
+
+def test_history_reasons_are_the_scorers_own_json() -> None:
+    frame = pd.DataFrame(
+        {
+            "segment": ["to_30", "over_30", "to_30", "to_30"],
+            "dpd": [0.0, 45.0, 6.0, 0.0],
+            "days_since_payment": [3.0, np.nan, 40.0, 12.5],
+            "product": ["jiebei", "cash", "xl", "other"],
+        },
+        index=pd.Index([11, 12, 13, 14], name="loan_id"),
+    )
+    scores = Scorecard.from_spec(tiny_spec()).score(frame)
+    rows = np.arange(len(frame))
+    assert scoring.reasons_json(scores, rows) == [json.dumps(scores.reasons(k)) for k in rows]
