@@ -102,6 +102,30 @@ def features_frame(as_of: date, *, base: str, lo: int | None = None, hi: int | N
     return _typed(frame.set_index("loan_id"))
 
 
+# What the champion last wrote onto each loan, read beside tonight's features by the
+# scoring step so that only the loans whose score moved are written back.
+CURRENT_RISK = ("risk_band", "risk_pd", "risk_score", "risk_reasons")
+
+
+def scoring_frame(as_of: date, *, lo: int, hi: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return tonight's features of loans lo..hi and, in the same statement, their CURRENT_RISK.
+
+    The features are features_frame(as_of, base="tonight", lo=lo, hi=hi); the second frame
+    has the same index, risk_pd and risk_score as float64 (NaN: never scored).
+    """
+    sql, params = _features_sql(as_of, "tonight", lo, hi, current_risk=True)
+    with _planned_for_features():
+        frame = read_frame(sql, params, text_columns=("segment", "product", "term", "risk_band", "risk_reasons"))
+    frame = frame.set_index("loan_id")
+    current = frame[list(CURRENT_RISK)].copy()
+    current["risk_band"] = current["risk_band"].fillna("").astype(str)
+    current["risk_reasons"] = current["risk_reasons"].fillna("").astype(str)
+    current["risk_pd"] = pd.to_numeric(current["risk_pd"]).astype(np.float64)
+    current["risk_score"] = pd.to_numeric(current["risk_score"]).astype(np.float64)
+    current.index = current.index.astype(np.int64)
+    return _typed(frame), current
+
+
 def outcomes_frame(observation: date, *, lo: int | None = None, hi: int | None = None) -> pd.DataFrame:
     """Return the target of the month-end loans at `observation`: index loan_id, columns segment and bad.
 
@@ -170,7 +194,7 @@ def _base_sql(base: str) -> str:
     if base == "tonight":
         return f"""
             SELECT l.id AS loan_id, l.borrower_id, l.credit_line_id, l.product_id, l.term, l.disbursed_on,
-                   l.dpd, l.outstanding_principal
+                   l.dpd, l.outstanding_principal, {", ".join(f"l.{c}" for c in CURRENT_RISK)}
             FROM lending_loan l WHERE l.status = 'active' AND l.disbursed_on <= {d}
         """
     return f"""
@@ -181,7 +205,9 @@ def _base_sql(base: str) -> str:
     """
 
 
-def _features_sql(as_of: date, base: str, lo: int | None, hi: int | None) -> tuple[str, dict[str, Any]]:
+def _features_sql(
+    as_of: date, base: str, lo: int | None, hi: int | None, *, current_risk: bool = False
+) -> tuple[str, dict[str, Any]]:
     params = {
         "d": as_of,
         "d90": as_of - timedelta(days=90),
@@ -313,7 +339,7 @@ def _features_sql(as_of: date, base: str, lo: int | None, hi: int | None) -> tup
                COALESCE(ar.arrangements, 0) AS arrangements,
                c.outstanding_principal,
                pr.code AS product,
-               c.term
+               c.term{"".join(f", c.{column}" for column in CURRENT_RISK) if current_risk else ""}
         FROM chunk c
         JOIN lending_product pr ON pr.id = c.product_id
         LEFT JOIN installments i ON i.loan_id = c.loan_id

@@ -26,6 +26,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -45,7 +46,7 @@ from riskdesk.core.sql import is_postgres
 from riskdesk.lending.models import CreditLine, Loan
 from riskdesk.lending.services import credit_line_change_limit
 from riskdesk.riskmodels import monitoring
-from riskdesk.riskmodels.features import features_frame
+from riskdesk.riskmodels.features import scoring_frame
 from riskdesk.riskmodels.models import (
     BandChange,
     LimitPolicy,
@@ -107,11 +108,11 @@ def scoring_chunk(day: date, lo: int, hi: int) -> RowCounts:
     models = live_models()
     if not models:
         return {"scored": 0}
-    frame = features_frame(day, base="tonight", lo=lo, hi=hi)
+    frame, current = scoring_frame(day, lo=lo, hi=hi)
     if frame.empty:
         return {"scored": 0}
     scored = [(model, model.card.score(frame)) for model in models]
-    return scores_write(day, frame, scored, lo=lo, hi=hi)
+    return scores_write(day, frame, current, scored, lo=lo, hi=hi)
 
 
 def scoring_finish(day: date) -> RowCounts:
@@ -128,9 +129,18 @@ SCORING_STEP = Step(STEP_NAME, scoring_chunks, scoring_chunk, scoring_finish)
 
 
 def scores_write(
-    day: date, frame: pd.DataFrame, scored: Sequence[tuple[LiveModel, Scores]], *, lo: int, hi: int
+    day: date,
+    frame: pd.DataFrame,
+    current: pd.DataFrame,
+    scored: Sequence[tuple[LiveModel, Scores]],
+    *,
+    lo: int,
+    hi: int,
 ) -> RowCounts:
-    """Write one chunk's scores: the champion's onto the loans, history rows, distribution counts."""
+    """Write one chunk's scores: the champion's onto the loans, history rows, distribution counts.
+
+    `current` is what the champion last put on these loans (features.scoring_frame).
+    """
     loan_ids = frame.index.to_numpy(dtype=np.int64)
     kept = _kept_for_history(day, frame, lo, hi)
     rows = {"scored": len(frame), "loan_scores": 0, "loans_changed": 0, "band_changes": 0}
@@ -138,7 +148,7 @@ def scores_write(
         rows["loan_scores"] += _write_loan_scores(day, model, loan_ids, scores, kept, lo, hi)
         _add_distribution(day, model, scores)
         if model.is_champion:
-            changed, band_changes = _write_champion(day, model, loan_ids, scores, lo, hi)
+            changed, band_changes = _write_champion(day, model, loan_ids, scores, current, lo, hi)
             rows["loans_changed"] += changed
             rows["band_changes"] += band_changes
     return rows
@@ -197,12 +207,17 @@ def reasons_json(scores: Scores, positions: np.ndarray) -> list[str]:
     """JSON of the rows' reasons (LoanScore.reasons), as json.dumps(scores.reasons(k)) writes it.
 
     Built from the scorer's arrays rather than a list of dicts per row: at month end every
-    loan gets a history row, a million of them.
+    loan gets a history row, a million of them. Values are formatted only where a feature
+    is among the row's reasons.
     """
     top = scores.top_reasons[positions]
     lost = scores.points_lost[positions]
-    values = {j: _json_values(scores.raw[code][positions]) for j, code in enumerate(scores.codes)}
     heads = [f'{{"feature": {json.dumps(code)}, "value": ' for code in scores.codes]
+    values: dict[int, dict[int, str]] = {}
+    for j, code in enumerate(scores.codes):
+        rows = np.flatnonzero((top == j).any(axis=1))
+        raw = scores.raw[code][positions[rows]].tolist()
+        values[j] = dict(zip(rows.tolist(), map(_json_value, raw), strict=True))
     out = []
     for n, row in enumerate(top.tolist()):
         items = [f'{heads[j]}{values[j][n]}, "points_lost": {float(lost[n, j])!r}}}' for j in row if j >= 0]
@@ -210,9 +225,11 @@ def reasons_json(scores: Scores, positions: np.ndarray) -> list[str]:
     return out
 
 
-def _json_values(raw: np.ndarray) -> list[str]:
-    """Each value as JSON the way the scorer's reasons give it: floats to 4 places, missing as null."""
-    return [json.dumps(reason_value(value)) for value in raw.tolist()]
+def _json_value(value: Any) -> str:
+    """A reason's value as the scorer gives it (scorecard.reason_value: floats to 4 places), in JSON."""
+    if isinstance(value, float) and math.isfinite(value):
+        return repr(round(value, 4))
+    return json.dumps(reason_value(value))
 
 
 def _add_distribution(day: date, model: LiveModel, scores: Scores) -> None:
@@ -241,23 +258,37 @@ def _add_distribution(day: date, model: LiveModel, scores: Scores) -> None:
 
 
 def _write_champion(
-    day: date, model: LiveModel, loan_ids: np.ndarray, scores: Scores, lo: int, hi: int
+    day: date, model: LiveModel, loan_ids: np.ndarray, scores: Scores, current: pd.DataFrame, lo: int, hi: int
 ) -> tuple[int, int]:
     """Put the champion's band, PD, score and reasons onto the loans whose values changed.
 
-    Returns (loans changed, band changes). The scores go to a temp table (binary COPY on
-    Postgres) as numbers and codes: band and reasons are indexes into two small tables of
-    their own, which keeps every row fixed-width.
+    Returns (loans changed, band changes). `current` is what the loans carry now (read with
+    the features), so the comparison runs in numpy and only the changed loans go to a temp
+    table (binary COPY on Postgres), as numbers and codes: bands and reason sets are indexes
+    into two small tables of their own, which keeps every row fixed-width.
     """
-    band_names = list(model.card.band_names)
-    reason_sets, reason_index = np.unique(np.asarray(scores.reason_codes, dtype=object), return_inverse=True)
-    band_index = _band_index(model.card, scores.band)
+    pd_ = np.round(scores.pd, PD_PLACES)
+    points = np.round(scores.points, SCORE_PLACES)
+    band = scores.band.astype(str)
+    reasons = np.asarray(scores.reason_codes, dtype=object)
+    old_band = current["risk_band"].to_numpy(dtype=object).astype(str)
+    changed = (
+        (band != old_band)
+        | (reasons != current["risk_reasons"].to_numpy(dtype=object))
+        | ~(pd_ == current["risk_pd"].to_numpy(dtype=np.float64))
+        | ~(points == current["risk_score"].to_numpy(dtype=np.float64))
+    )
+    if not changed.any():
+        return 0, 0
+    band_names = sorted({"", *model.card.band_names, *old_band[changed]})
+    reason_sets, reason_index = np.unique(reasons[changed], return_inverse=True)
     _load_scored(
-        loan_ids,
-        np.round(scores.pd, PD_PLACES),
-        np.round(scores.points, SCORE_PLACES),
-        band_index.astype(np.int16),
+        loan_ids[changed],
+        pd_[changed],
+        points[changed],
+        np.searchsorted(band_names, band[changed]).astype(np.int16),
         reason_index.astype(np.int16),
+        np.searchsorted(band_names, old_band[changed]).astype(np.int16),
     )
     _load_codes(band_names, [str(r) for r in reason_sets])
     d = _date_sql()
@@ -266,13 +297,13 @@ def _write_champion(
         cursor.execute(
             f"""
             INSERT INTO riskmodels_bandchange ("on", loan_id, model_version_id, from_band, to_band)
-            SELECT {d}, l.id, %s, l.risk_band, b.band
-            FROM {SCORED_TABLE} s JOIN lending_loan l ON l.id = s.loan_id JOIN {BAND_CODES} b ON b.code = s.band
-            WHERE l.risk_band <> b.band AND l.id BETWEEN %s AND %s
+            SELECT {d}, s.loan_id, %s, f.band, b.band
+            FROM {SCORED_TABLE} s JOIN {BAND_CODES} b ON b.code = s.band JOIN {BAND_CODES} f ON f.code = s.from_band
+            WHERE s.band <> s.from_band
             ON CONFLICT (loan_id, "on") DO UPDATE
             SET to_band = excluded.to_band, model_version_id = excluded.model_version_id
             """,
-            [day, model.version.pk, lo, hi],
+            [day, model.version.pk],
         )
         band_changes = cursor.rowcount
         cursor.execute(
@@ -286,10 +317,10 @@ def _write_champion(
             """,
             [lo, hi],
         )
-        changed = cursor.rowcount
+        changed_loans = cursor.rowcount
         for table in (SCORED_TABLE, BAND_CODES, REASON_CODES):
             cursor.execute(f"DROP TABLE {table}")
-    return changed, band_changes
+    return changed_loans, band_changes
 
 
 def _numeric(column: str, digits: int, places: int) -> str:
@@ -313,25 +344,39 @@ def _band_index(card: Scorecard, bands: np.ndarray) -> np.ndarray:
 
 
 def _load_scored(
-    loan_ids: np.ndarray, pd_: np.ndarray, points: np.ndarray, band: np.ndarray, reasons: np.ndarray
+    loan_ids: np.ndarray,
+    pd_: np.ndarray,
+    points: np.ndarray,
+    band: np.ndarray,
+    reasons: np.ndarray,
+    from_band: np.ndarray,
 ) -> None:
-    """Create the chunk's temp table of scores and fill it (binary COPY on Postgres)."""
+    """Create the chunk's temp table of changed scores and fill it (binary COPY on Postgres)."""
+    columns = "loan_id, pd, score, band, reasons, from_band"
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {SCORED_TABLE}")
         cursor.execute(
-            f"CREATE TEMP TABLE {SCORED_TABLE} "
-            "(loan_id bigint PRIMARY KEY, pd double precision, score double precision, band smallint, reasons smallint)"
+            f"CREATE TEMP TABLE {SCORED_TABLE} (loan_id bigint PRIMARY KEY, pd double precision, "
+            "score double precision, band smallint, reasons smallint, from_band smallint)"
         )
         if is_postgres():
             cursor.cursor.copy_expert(
-                f"COPY {SCORED_TABLE} (loan_id, pd, score, band, reasons) FROM STDIN WITH (FORMAT binary)",
-                _binary_copy(loan_ids, pd_, points, band, reasons),
+                f"COPY {SCORED_TABLE} ({columns}) FROM STDIN WITH (FORMAT binary)",
+                _binary_copy(loan_ids, pd_, points, band, reasons, from_band),
             )
             cursor.execute(f"ANALYZE {SCORED_TABLE}")
         else:
             cursor.executemany(
-                f"INSERT INTO {SCORED_TABLE} (loan_id, pd, score, band, reasons) VALUES (%s, %s, %s, %s, %s)",
-                zip(loan_ids.tolist(), pd_.tolist(), points.tolist(), band.tolist(), reasons.tolist(), strict=True),
+                f"INSERT INTO {SCORED_TABLE} ({columns}) VALUES (%s, %s, %s, %s, %s, %s)",
+                zip(
+                    loan_ids.tolist(),
+                    pd_.tolist(),
+                    points.tolist(),
+                    band.tolist(),
+                    reasons.tolist(),
+                    from_band.tolist(),
+                    strict=True,
+                ),
             )
 
 
@@ -339,30 +384,25 @@ def _load_scored(
 # byte length and big-endian value. Fixed-width rows are one numpy record array.
 _COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + (0).to_bytes(4, "big") + (0).to_bytes(4, "big")
 _COPY_TRAILER = (-1).to_bytes(2, "big", signed=True)
+_SCORED_FIELDS = (
+    ("loan_id", ">i8"),
+    ("pd", ">f8"),
+    ("score", ">f8"),
+    ("band", ">i2"),
+    ("reasons", ">i2"),
+    ("from_band", ">i2"),
+)
 _SCORED_ROW = np.dtype(
-    [
-        ("fields", ">i2"),
-        ("loan_len", ">i4"),
-        ("loan_id", ">i8"),
-        ("pd_len", ">i4"),
-        ("pd", ">f8"),
-        ("score_len", ">i4"),
-        ("score", ">f8"),
-        ("band_len", ">i4"),
-        ("band", ">i2"),
-        ("reasons_len", ">i4"),
-        ("reasons", ">i2"),
-    ]
+    [("fields", ">i2")] + [item for name, kind in _SCORED_FIELDS for item in ((f"{name}_len", ">i4"), (name, kind))]
 )
 
 
-def _binary_copy(
-    loan_ids: np.ndarray, pd_: np.ndarray, points: np.ndarray, band: np.ndarray, reasons: np.ndarray
-) -> io.BytesIO:
-    rows = np.empty(len(loan_ids), dtype=_SCORED_ROW)
-    rows["fields"] = 5
-    rows["loan_len"], rows["pd_len"], rows["score_len"], rows["band_len"], rows["reasons_len"] = 8, 8, 8, 2, 2
-    rows["loan_id"], rows["pd"], rows["score"], rows["band"], rows["reasons"] = loan_ids, pd_, points, band, reasons
+def _binary_copy(*columns: np.ndarray) -> io.BytesIO:
+    rows = np.empty(len(columns[0]), dtype=_SCORED_ROW)
+    rows["fields"] = len(_SCORED_FIELDS)
+    for (name, kind), values in zip(_SCORED_FIELDS, columns, strict=True):
+        rows[f"{name}_len"] = np.dtype(kind).itemsize
+        rows[name] = values
     return io.BytesIO(_COPY_HEADER + rows.tobytes() + _COPY_TRAILER)
 
 
