@@ -13,9 +13,11 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from riskdesk.lending.models import CreditLine, Loan, money_field
+from riskdesk.lending.models import CreditLine, CreditLineEvent, Loan, money_field
 
 USER = settings.AUTH_USER_MODEL
+# Risk bands from the lowest PD to the highest (the PD cut-offs: settings.RISKDESK_RISK_BANDS).
+RISK_BANDS = "ABCDE"
 
 
 class ModelVersion(models.Model):
@@ -101,6 +103,9 @@ class BandChange(models.Model):
     model_version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="+")
     from_band = models.CharField(max_length=1, blank=True)
     to_band = models.CharField(max_length=1)
+    # The champion changed since the loan's previous band: a new model's view of the same
+    # borrower, not a change in the borrower. Such a change cuts no limit.
+    model_switch = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["on", "id"]
@@ -108,7 +113,22 @@ class BandChange(models.Model):
 
     @property
     def is_downgrade(self) -> bool:
-        return bool(self.from_band) and self.to_band > self.from_band
+        return bool(self.from_band) and self.to_band > self.from_band and not self.model_switch
+
+
+class ScoringNight(models.Model):
+    """The models that score business date D, fixed when the night's scoring step starts.
+
+    Every chunk of the night reads its lineup from here, so a promotion during or
+    between the chunks of a night cannot leave the book banded by two champions.
+    """
+
+    business_date = models.DateField(unique=True)
+    champion = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="+")
+    challengers = models.JSONField(default=list, help_text="ids of the challengers that score this night")
+
+    class Meta:
+        ordering = ["-business_date"]
 
 
 class ScoreDistribution(models.Model):
@@ -147,6 +167,9 @@ class ModelMonitor(models.Model):
     alert = models.CharField(max_length=5, choices=Alert.choices)
     feature_psi = models.JSONField(default=dict)
     band_mix = models.JSONField(default=dict, help_text="loans per band")
+    # A challenger's bands against the champion's on every loan both scored that night.
+    agreement = models.FloatField(null=True, help_text="share of loans in the champion's band")
+    agreement_within_one = models.FloatField(null=True, help_text="share of loans at most one band apart")
 
     class Meta:
         ordering = ["-business_date"]
@@ -203,5 +226,8 @@ class LimitReduction(models.Model):
     band_change = models.OneToOneField(BandChange, on_delete=models.CASCADE, related_name="limit_reduction")
     credit_line = models.ForeignKey(CreditLine, on_delete=models.CASCADE, related_name="limit_reductions")
     policy = models.ForeignKey(LimitPolicy, on_delete=models.PROTECT, related_name="+")
+    event = models.OneToOneField(
+        CreditLineEvent, null=True, blank=True, on_delete=models.SET_NULL, related_name="limit_reduction"
+    )
     limit_before = money_field()
     limit_after = money_field()
