@@ -16,17 +16,13 @@ from riskdesk.collections import reminders
 from riskdesk.collections.cases import CASES_STEP
 from riskdesk.core.dates import business_today, date_range
 from riskdesk.core.errors import DomainError
-from riskdesk.core.jobs import Step, step_run
+from riskdesk.core.jobs import Step, last_closed_day, step_run
 from riskdesk.core.models import ClosedDay, JobRun
 from riskdesk.lending import closeday as lending_closeday
 from riskdesk.lending.models import Loan
 from riskdesk.riskmodels.scoring import SCORING_STEP
 
 STEPS: list[Step] = [*lending_closeday.STEPS, SCORING_STEP, CASES_STEP, reminders.REMINDERS_STEP]
-
-
-def last_closed_day() -> date | None:
-    return ClosedDay.objects.order_by("-business_date").values_list("business_date", flat=True).first()
 
 
 def days_to_close(as_of: date) -> list[date]:

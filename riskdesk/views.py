@@ -14,6 +14,7 @@ from riskdesk import nightly
 from riskdesk.core import roles
 from riskdesk.core.access import role_required
 from riskdesk.core.errors import DomainError
+from riskdesk.core.jobs import last_closed_day
 from riskdesk.lending.web_selectors import recent_job_runs
 
 
@@ -34,7 +35,7 @@ def operations(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "operations.html",
-        {"job_days": recent_job_runs(days=14), "last_closed_day": nightly.last_closed_day()},
+        {"job_days": recent_job_runs(days=14), "last_closed_day": last_closed_day()},
     )
 
 

@@ -21,7 +21,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from riskdesk.core.models import JobChunk, JobRun
+from riskdesk.core.models import ClosedDay, JobChunk, JobRun
 from riskdesk.core.sql import is_postgres
 
 log = logging.getLogger(__name__)
@@ -124,6 +124,11 @@ def _finish(run: JobRun, step: Step, business_date: date) -> None:
         locked.finished_at = now
         locked.duration_ms = int((now - (locked.started_at or now)).total_seconds() * 1000)
         locked.save(update_fields=["status", "rows", "finished_at", "duration_ms"])
+
+
+def last_closed_day() -> date | None:
+    """The latest business date whose whole night (every step) is closed."""
+    return ClosedDay.objects.order_by("-business_date").values_list("business_date", flat=True).first()
 
 
 def last_done(step_name: str) -> date | None:

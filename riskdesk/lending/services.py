@@ -66,7 +66,7 @@ def _require_money(value: Decimal, field: str, *, positive: bool = True) -> Deci
     return value
 
 
-def _not_in_closed_past(day: date, field: str, what: str) -> None:
+def refuse_closed_past(day: date, field: str, what: str) -> None:
     closed = state_date()
     if closed is not None and day <= closed:
         raise DomainError(
@@ -238,7 +238,7 @@ def loan_originate(
         raise DomainError(
             "disbursement_too_old", f"A loan can be booked at most {MAX_BACKDATE_DAYS} days back.", field="disbursed_on"
         )
-    _not_in_closed_past(disbursed_on, "disbursed_on", "The disbursement date")
+    refuse_closed_past(disbursed_on, "disbursed_on", "The disbursement date")
     available = credit_line_available(line)
     if principal > available:
         raise DomainError("over_limit", f"Only {available} of the credit line is available.", field="principal")
@@ -605,7 +605,7 @@ def _check_arrangement(loan: Loan, kind: str, effective_on: date, months: int | 
         raise DomainError(
             "before_disbursement", f"The loan was disbursed on {loan.disbursed_on}.", field="effective_on"
         )
-    _not_in_closed_past(effective_on, "effective_on", "An arrangement's effective date")
+    refuse_closed_past(effective_on, "effective_on", "An arrangement's effective date")
     _check_arrangement_months(kind, months)
     if kind == engine.PENALTY_WAIVER and not loan_ledger(loan).penalty_forgivable(effective_on):
         raise DomainError("no_penalty", f"The loan has no unpaid penalty on {effective_on} to waive.", field="kind")
@@ -649,7 +649,7 @@ def grace_policy_create(
     The version must start after the last closed business day, so no closed day is
     silently rewritten; open installments due from then on take its terms now.
     """
-    _not_in_closed_past(effective_from, "effective_from", "A policy's effective date")
+    refuse_closed_past(effective_from, "effective_from", "A policy's effective date")
     if GracePolicy.objects.filter(product=product, effective_from=effective_from).exists():
         raise Conflict(
             "policy_version_exists", "A version with this effective date already exists.", field="effective_from"

@@ -14,9 +14,10 @@ from django.db import transaction
 
 from riskdesk.core.audit import Actor, audit_record, user_or_none
 from riskdesk.core.errors import Conflict, DomainError
-from riskdesk.core.models import ClosedDay, JobRun
+from riskdesk.core.models import JobRun
 from riskdesk.core.money import quantize_money
 from riskdesk.core.roles import ADMIN, require_role
+from riskdesk.lending.services import refuse_closed_past
 from riskdesk.riskmodels.models import LimitPolicy, ModelStatusChange, ModelVersion
 from riskdesk.riskmodels.scoring import STEP_NAME as SCORING_STEP_NAME
 
@@ -139,7 +140,7 @@ def limit_policy_create(
     if len(note) > NOTE_MAX:
         raise DomainError("note_too_long", f"Keep the note within {NOTE_MAX} characters.", field="note")
     with transaction.atomic():
-        _after_last_closed_day(effective_from)
+        refuse_closed_past(effective_from, "effective_from", "A limit policy's effective date")
         if LimitPolicy.objects.filter(effective_from=effective_from).exists():
             raise Conflict(
                 "policy_version_exists", "A version with this effective date already exists.", field="effective_from"
@@ -185,14 +186,4 @@ def _reduce_by_checked(reduce_by: Decimal) -> None:
             "invalid_share",
             "The cut is a share of the limit above 0 and below 1, to 3 places (0.3 takes 30 % away).",
             field="reduce_by",
-        )
-
-
-def _after_last_closed_day(effective_from: date) -> None:
-    closed = ClosedDay.objects.order_by("-business_date").values_list("business_date", flat=True).first()
-    if closed is not None and effective_from <= closed:
-        raise DomainError(
-            "date_in_closed_past",
-            f"A limit policy must start after the last closed business day ({closed}): the past is not rewritten.",
-            field="effective_from",
         )

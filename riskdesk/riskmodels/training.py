@@ -42,7 +42,7 @@ from django.utils import translation
 
 from riskdesk.core.audit import Actor, audit_record, user_or_none
 from riskdesk.core.errors import DomainError
-from riskdesk.core.models import ClosedDay
+from riskdesk.core.jobs import last_closed_day
 from riskdesk.lending.models import LoanMonthSnapshot
 from riskdesk.riskmodels import features as book_features
 from riskdesk.riskmodels import metrics
@@ -295,10 +295,6 @@ def distribution_shares(scorecard: Scorecard, scores: Scores) -> dict[str, Any]:
 
 
 # -- the book's training set -----------------------------------------------------------
-
-
-def last_closed_day() -> date | None:
-    return ClosedDay.objects.order_by("-business_date").values_list("business_date", flat=True).first()
 
 
 def matured_month_ends(as_of: date) -> list[date]:

@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import User
 
+from riskdesk import nightly
 from riskdesk.core.errors import Conflict, DomainError, NotPermitted
-from riskdesk.core.models import AuditLog, ClosedDay, JobRun
+from riskdesk.core.models import AuditLog, JobRun
 from riskdesk.riskmodels import services
 from riskdesk.riskmodels.models import LimitPolicy, ModelStatusChange, ModelVersion
 from tests.riskmodels.specs import tiny_spec
@@ -252,7 +253,7 @@ def test_a_limit_policy_out_of_bounds_names_its_field(
 
 
 def test_a_limit_policy_cannot_start_in_the_closed_past(admin: User) -> None:
-    ClosedDay.objects.create(business_date=date(2026, 11, 22))
+    nightly.close_days(as_of=date(2026, 11, 22))
 
     with pytest.raises(DomainError) as refused:
         services.limit_policy_create(**policy_args(effective_from=date(2026, 11, 22)), actor=admin)
