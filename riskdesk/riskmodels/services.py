@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from riskdesk.core.audit import Actor, audit_record, user_or_none
 from riskdesk.core.errors import Conflict, DomainError
@@ -18,10 +18,9 @@ from riskdesk.core.models import JobRun
 from riskdesk.core.money import quantize_money
 from riskdesk.core.roles import ADMIN, require_role
 from riskdesk.lending.services import refuse_closed_past
-from riskdesk.riskmodels.models import LimitPolicy, ModelStatusChange, ModelVersion
+from riskdesk.riskmodels.models import RISK_BANDS, LimitPolicy, ModelStatusChange, ModelVersion
 from riskdesk.riskmodels.scoring import STEP_NAME as SCORING_STEP_NAME
 
-BANDS = "ABCDE"
 COMMENT_MAX = ModelStatusChange._meta.get_field("comment").max_length
 NOTE_MAX = LimitPolicy._meta.get_field("note").max_length
 
@@ -32,7 +31,7 @@ def model_version_promote(*, model_version: ModelVersion, comment: str, actor: A
     The next close of day writes the new champion's PD, band, score and reasons onto the
     loans; both keep scoring, so the old champion's monitoring goes on side by side.
     A retired version cannot come back (train a new one), and no promotion happens
-    while tonight's scoring step runs.
+    while a night's scoring step is unfinished (running, failed or not started).
     """
     require_role(actor, (ADMIN,), "promote a model")
     comment = _comment_checked(comment)
@@ -49,7 +48,7 @@ def model_version_promote(*, model_version: ModelVersion, comment: str, actor: A
             raise Conflict("model_retired", "A retired model does not come back: train a new version.")
         if target.status == ModelVersion.Status.CHAMPION:
             raise Conflict("already_champion", f"Scorecard v{target.version} is already the champion.")
-        _refuse_while_scoring()
+        _refuse_while_scoring_unfinished()
         for old in (v for v in live.values() if v.status == ModelVersion.Status.CHAMPION):
             # Demote first: the database holds one champion at most (constraint one_champion).
             _status_set(old, ModelVersion.Status.CHALLENGER, comment=comment, actor=actor)
@@ -83,14 +82,28 @@ def _comment_checked(comment: str) -> str:
     return comment
 
 
-def _refuse_while_scoring() -> None:
-    """Close of day step 3 reads the champion per chunk: a promotion in the middle of the
-    step would put two models' bands on the book for one night."""
-    if JobRun.objects.filter(step=SCORING_STEP_NAME, status=JobRun.Status.RUNNING).exists():
-        raise Conflict(
-            "scoring_running",
-            "Tonight's scoring is running: promote after it finishes, so one night has one champion.",
-        )
+def _refuse_while_scoring_unfinished() -> None:
+    """Refuse while any night's scoring step is not done.
+
+    A night's lineup is fixed when its step starts (ScoringNight) and its chunks may be
+    retried: a promotion between a failed chunk and its retry would band one night with
+    two champions. Finish the night (or let it finish) first.
+    """
+    unfinished = (
+        JobRun.objects.filter(step=SCORING_STEP_NAME)
+        .exclude(status=JobRun.Status.DONE)
+        .order_by("business_date")
+        .values_list("business_date", "status")
+        .first()
+    )
+    if unfinished is None:
+        return
+    day, status = unfinished[0].isoformat(), unfinished[1]
+    if status == JobRun.Status.RUNNING:
+        message = f"Close of day for {day} is scoring: promote after it finishes, so one night has one champion."
+    else:
+        message = f"Scoring of {day} did not finish: finish close of day for {day} first."
+    raise Conflict("scoring_unfinished", message, business_date=day)
 
 
 def _status_set(version: ModelVersion, status: str, *, comment: str, actor: Actor) -> None:
@@ -141,19 +154,24 @@ def limit_policy_create(
         raise DomainError("note_too_long", f"Keep the note within {NOTE_MAX} characters.", field="note")
     with transaction.atomic():
         refuse_closed_past(effective_from, "effective_from", "A limit policy's effective date")
-        if LimitPolicy.objects.filter(effective_from=effective_from).exists():
+        # The unique effective_from decides, not a check before the insert: two admins
+        # adding the same date at once would both pass a check. The savepoint keeps the
+        # outer transaction usable for the refusal.
+        try:
+            with transaction.atomic():
+                policy = LimitPolicy.objects.create(
+                    effective_from=effective_from,
+                    enabled=enabled,
+                    reduce_on_bands=bands,
+                    reduce_by=reduce_by,
+                    minimum_limit=minimum_limit,
+                    note=note,
+                    created_by=user_or_none(actor),
+                )
+        except IntegrityError as clash:
             raise Conflict(
                 "policy_version_exists", "A version with this effective date already exists.", field="effective_from"
-            )
-        policy = LimitPolicy.objects.create(
-            effective_from=effective_from,
-            enabled=enabled,
-            reduce_on_bands=bands,
-            reduce_by=reduce_by,
-            minimum_limit=minimum_limit,
-            note=note,
-            created_by=user_or_none(actor),
-        )
+            ) from clash
         audit_record(
             actor=actor,
             action="limit_policy.create",
@@ -173,7 +191,7 @@ def limit_policy_create(
 def _bands_checked(bands: str) -> str:
     """The bands as one string in order ("ED" -> "DE"); each of A-E, at least one."""
     letters = set(bands or "")
-    if not letters or not letters <= set(BANDS) or len(letters) != len(bands):
+    if not letters or not letters <= set(RISK_BANDS) or len(letters) != len(bands):
         raise DomainError(
             "invalid_bands", "Name one or more of the bands A to E, each once (e.g. 'DE').", field="reduce_on_bands"
         )

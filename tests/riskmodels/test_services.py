@@ -8,12 +8,14 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
+from django.db import connection
 
 from riskdesk import nightly
 from riskdesk.core.errors import Conflict, DomainError, NotPermitted
 from riskdesk.core.models import AuditLog, JobRun
 from riskdesk.riskmodels import services
 from riskdesk.riskmodels.models import LimitPolicy, ModelStatusChange, ModelVersion
+from tests.conftest import run_concurrently
 from tests.riskmodels.specs import tiny_spec
 
 TRAINED_METRICS: dict[str, Any] = {
@@ -182,7 +184,25 @@ def test_no_promotion_while_tonights_scoring_runs(admin: User) -> None:
     with pytest.raises(Conflict) as refused:
         services.model_version_promote(model_version=version, comment="now", actor=admin)
 
-    assert refused.value.code == "scoring_running"
+    assert (refused.value.code, refused.value.status) == ("scoring_unfinished", 409)
+    assert "Close of day for 2026-11-22 is scoring" in refused.value.message
+    assert refused.value.extra == {"business_date": "2026-11-22"}
+    assert ModelVersion.objects.get(pk=version.pk).status == "challenger"
+
+
+def test_no_promotion_after_a_failed_scoring_night_until_it_is_finished(admin: User) -> None:
+    version = version_made(1)
+    JobRun.objects.create(step="riskmodels.scoring", business_date=date(2026, 11, 21), status="done")
+    failed = JobRun.objects.create(step="riskmodels.scoring", business_date=date(2026, 11, 22), status="failed")
+
+    with pytest.raises(Conflict) as refused:
+        services.model_version_promote(model_version=version, comment="now", actor=admin)
+
+    assert refused.value.code == "scoring_unfinished"
+    assert "finish close of day for 2026-11-22 first" in refused.value.message
+    failed.status = "done"
+    failed.save()
+    assert services.model_version_promote(model_version=version, comment="now", actor=admin).status == "champion"
 
 
 @pytest.mark.parametrize("role", ["risk_officer", "collections_supervisor", "collector"])
@@ -269,6 +289,20 @@ def test_a_second_policy_on_the_same_day_is_a_conflict(admin: User) -> None:
         services.limit_policy_create(**policy_args(reduce_by=Decimal("0.5")), actor=admin)
 
     assert (refused.value.code, refused.value.field) == ("policy_version_exists", "effective_from")
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_admins_adding_the_same_date_at_once_get_one_policy_and_conflicts(users: dict[str, User]) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("needs concurrent transactions")
+
+    def create(k: int) -> None:
+        services.limit_policy_create(**policy_args(note=f"admin {k}"), actor=users["admin"])
+
+    refused = run_concurrently(create, 4)
+
+    assert LimitPolicy.objects.count() == 1
+    assert [(type(e), e.code, e.field) for e in refused] == [(Conflict, "policy_version_exists", "effective_from")] * 3
 
 
 def test_only_an_admin_sets_the_limit_policy(users: dict[str, User]) -> None:
