@@ -296,8 +296,8 @@ def _write_champion(
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            INSERT INTO riskmodels_bandchange ("on", loan_id, model_version_id, from_band, to_band)
-            SELECT {d}, s.loan_id, %s, f.band, b.band
+            INSERT INTO riskmodels_bandchange ("on", loan_id, model_version_id, from_band, to_band, model_switch)
+            SELECT {d}, s.loan_id, %s, f.band, b.band, FALSE
             FROM {SCORED_TABLE} s JOIN {BAND_CODES} b ON b.code = s.band JOIN {BAND_CODES} f ON f.code = s.from_band
             WHERE s.band <> s.from_band
             ON CONFLICT (loan_id, "on") DO UPDATE
