@@ -16,7 +16,12 @@ Missing values (no payment yet, nothing due in the window) keep their own WOE
 
 The training set (`training_set`) is every matured month end of the book: the loans
 of the month-end snapshot at D with their features as of D and their outcome over
-the horizon after D. A month end is matured once D + 60 days has closed. The last
+the horizon after D. A month end is matured once D + 60 days has closed; so training
+looks no later than the last closed business day, or month ends whose horizon is still
+open would count their not-yet-seen bads as goods. Loan-months whose outcome cannot be
+observed (the over-30 target of a loan already in the terminal bucket) are left out.
+Each month end is sampled uniformly down to TRAINING_ROWS_PER_MONTH loan-months, so a
+book of a million loans trains in the memory of one month's frame. The last
 `oot_months` month ends are held out as the out-of-time sample.
 
 One model covers both segments, with `segment` as a feature: each segment gets its own
@@ -31,7 +36,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -57,6 +62,9 @@ IV_MIN = 0.02
 MIN_MATURED_MONTHS = 3
 MIN_TRAIN_BADS = 30
 MIN_OOT_BADS = 5
+# Loan-months read from each month end at most: enough for stable bins (2 % of 50,000 is
+# a 1,000-row bin), and a million-loan book needs one month's frame in memory, not twelve.
+TRAINING_ROWS_PER_MONTH = 50_000
 # Binning of a book of ~10k loan-months where the riskiest values (DPD over 30) are a
 # few percent of rows: pre-bins as small as 1 % so they are not merged away, final bins
 # at least 2 % of rows so their WOE is not noise.
@@ -72,6 +80,9 @@ METRIC_MISSING = "empirical"
 
 FeatureLike = Feature | tuple[str, str, str]
 
+# The largest value ModelVersion's column holds for each scaling setting, at its decimal places.
+SCALING_MAX = {"base_score": Decimal("99999.99"), "base_odds": Decimal("99999.9999"), "pdo": Decimal("99999.99")}
+
 
 @dataclass(frozen=True)
 class Scaling:
@@ -85,15 +96,31 @@ class Scaling:
     def from_settings(
         cls, base_score: Decimal | None = None, base_odds: Decimal | None = None, pdo: Decimal | None = None
     ) -> Scaling:
+        """Return the given scaling, settings.RISKDESK_SCORECARD_SCALING where not given, each checked."""
         default = settings.RISKDESK_SCORECARD_SCALING
-        return cls(
-            base_score=float(base_score if base_score is not None else Decimal(default["base_score"])),
-            base_odds=float(base_odds if base_odds is not None else Decimal(default["base_odds"])),
-            pdo=float(pdo if pdo is not None else Decimal(default["pdo"])),
-        )
+        given = {"base_score": base_score, "base_odds": base_odds, "pdo": pdo}
+        return cls(**{name: _scaling_value(name, value, default[name]) for name, value in given.items()})
 
     def optbinning_params(self) -> dict[str, float]:
         return {"pdo": self.pdo, "odds": self.base_odds, "scorecard_points": self.base_score}
+
+
+def _scaling_value(name: str, value: Decimal | None, default: str) -> float:
+    """Return a scaling setting as a float; refused (invalid_scaling) outside (0, SCALING_MAX[name]].
+
+    A zero or negative pdo or odds has no log-odds scale; a value the ModelVersion column
+    cannot hold exactly would store another scaling than the spec's.
+    """
+    value = Decimal(str(value)) if value is not None else Decimal(default)
+    most = SCALING_MAX[name]
+    if not (value.is_finite() and 0 < value <= most and value == value.quantize(most)):
+        places = -most.as_tuple().exponent
+        raise DomainError(
+            "invalid_scaling",
+            f"{name} must be above 0 and at most {most}, with at most {places} decimal places; got {value}.",
+            field=name,
+        )
+    return float(value)
 
 
 def risk_bands() -> list[dict[str, Any]]:
@@ -305,26 +332,68 @@ def matured_month_ends(as_of: date) -> list[date]:
     )
 
 
-def training_set(as_of: date) -> tuple[pd.DataFrame, np.ndarray, pd.Series]:
-    """Return (features, bad, observation month end) over every matured month end, oldest first.
+class TrainingSet(NamedTuple):
+    """Loan-months of the matured month ends, and how many each month end had."""
 
-    Rows are loan-months; the frame has FEATURE_CODES columns and a fresh index.
+    frame: pd.DataFrame  # FEATURE_CODES columns, a fresh index
+    bad: np.ndarray  # int64, 1 = bad
+    observation: pd.Series  # the month end of each row
+    # Per month end (index): observable loan-months before sampling, unobservable ones
+    # left out, and the loan-months sampled.
+    month_rows: pd.DataFrame
+
+
+MONTH_ROWS_COLUMNS = ["observable", "unobservable", "sampled"]
+
+
+def training_set(as_of: date) -> TrainingSet:
+    """Return the loan-months of every matured month end, oldest first, each month sampled to the cap.
+
+    A loan-month whose outcome cannot be observed (bad is NaN: an over-30 loan already in
+    the terminal bucket cannot get worse; or no outcome row) is left out before anything
+    is counted. Then each month end keeps a uniform sample of TRAINING_ROWS_PER_MONTH
+    loan-months at most (`_month_sample`).
     """
-    frames, outcomes, months = [], [], []
+    frames, bads, months, month_rows = [], [], [], {}
     for month_end in matured_month_ends(as_of):
-        frame = book_features.features_frame(month_end, base="month_end")
-        outcome = book_features.outcomes_frame(month_end).reindex(frame.index)
+        frame, bad, month_rows[month_end] = _month_sample(month_end)
         frames.append(frame)
-        outcomes.append(outcome["bad"].fillna(0).astype(np.int64).to_numpy())
+        bads.append(bad)
         months.append(pd.Series([month_end] * len(frame), dtype=object))
+    rows = pd.DataFrame.from_dict(month_rows, orient="index", columns=MONTH_ROWS_COLUMNS, dtype=np.int64)
+    rows.index = pd.Index(list(month_rows), dtype=object)
     if not frames:
-        return (
+        return TrainingSet(
             pd.DataFrame(columns=[f.code for f in FEATURES]),
             np.zeros(0, dtype=np.int64),
             pd.Series([], dtype=object),
+            rows,
         )
-    frame = pd.concat(frames, ignore_index=True)
-    return frame, np.concatenate(outcomes), pd.concat(months, ignore_index=True)
+    return TrainingSet(
+        pd.concat(frames, ignore_index=True), np.concatenate(bads), pd.concat(months, ignore_index=True), rows
+    )
+
+
+def _month_sample(month_end: date) -> tuple[pd.DataFrame, np.ndarray, dict[str, int]]:
+    """Return one month end's observable loan-months sampled to the cap, their bad, and its row counts.
+
+    The sample is uniform without replacement, seeded by the month end (YYYYMMDD) over the
+    loans in id order, so the same book gives the same sample whatever order SQL returns.
+    Uniform within the month keeps the month's bad rate unbiased; across months a capped
+    month weighs TRAINING_ROWS_PER_MONTH rows rather than its size, so every large month
+    counts the same in the fit. Rows come out in loan id order.
+    """
+    frame = book_features.features_frame(month_end, base="month_end")
+    bad = book_features.outcomes_frame(month_end)["bad"].reindex(frame.index).to_numpy(dtype=np.float64)
+    observed = np.flatnonzero(~np.isnan(bad))
+    # Positions, not copies: one month's frame is the memory peak.
+    observed = observed[np.argsort(frame.index.to_numpy()[observed], kind="stable")]
+    keep = observed
+    if len(observed) > TRAINING_ROWS_PER_MONTH:
+        rng = np.random.default_rng(int(month_end.strftime("%Y%m%d")))
+        keep = observed[np.sort(rng.choice(len(observed), size=TRAINING_ROWS_PER_MONTH, replace=False))]
+    counts = {"observable": len(observed), "unobservable": len(bad) - len(observed), "sampled": len(keep)}
+    return frame.iloc[keep], bad[keep].astype(np.int64), counts
 
 
 def _refuse_thin_history(months: list[date], oot_months: int, y_train: np.ndarray, y_oot: np.ndarray) -> None:
@@ -381,6 +450,34 @@ def _feature_labels(features: Sequence[Feature]) -> dict[str, dict[str, str]]:
         return {f.code: {"label": str(f.label), "kind": f.kind} for f in features}
 
 
+def sampling_summary(month_rows: pd.DataFrame, oot_from: date) -> dict[str, Any]:
+    """Return the cap and, per sample (train, oot), its loan-months before and after sampling."""
+    in_oot = np.array([month >= oot_from for month in month_rows.index], dtype=bool)
+    summary: dict[str, Any] = {"rows_per_month": TRAINING_ROWS_PER_MONTH}
+    for name, months in (("train", ~in_oot), ("oot", in_oot)):
+        totals = month_rows[months].sum()
+        summary[name] = {
+            "rows": int(totals["observable"]),
+            "sampled": int(totals["sampled"]),
+            "unobservable": int(totals["unobservable"]),
+        }
+    return summary
+
+
+def _closed_as_of(as_of: date | None) -> date:
+    """Return `as_of`, or the last closed business day; refused after it, or with none closed."""
+    closed = last_closed_day()
+    if closed is None:
+        raise DomainError("not_enough_history", "No business day has been closed yet.")
+    if as_of is not None and as_of > closed:
+        raise DomainError(
+            "as_of_not_closed",
+            f"{as_of} is not closed yet: train as of {closed}, the last closed business day, or earlier.",
+            field="as_of",
+        )
+    return as_of or closed
+
+
 def model_version_train(
     *,
     as_of: date | None = None,
@@ -393,17 +490,18 @@ def model_version_train(
 ) -> ModelVersion:
     """Train a scorecard on the matured month ends up to `as_of` and store it as a challenger.
 
-    Out of time: the last `oot_months` matured month ends; training: the ones before.
-    Refused (not_enough_history) below MIN_MATURED_MONTHS month ends, MIN_TRAIN_BADS
-    training bads or MIN_OOT_BADS out-of-time bads.
+    `as_of` defaults to, and may not be after, the last closed business day (as_of_not_closed):
+    past it, a month end whose horizon is still open would look matured. Out of time: the
+    last `oot_months` matured month ends; training: the ones before. Refused
+    (invalid_scaling) for scaling outside its column, before the book is read; refused
+    (not_enough_history) with no closed day, below MIN_MATURED_MONTHS month ends,
+    MIN_TRAIN_BADS training bads or MIN_OOT_BADS out-of-time bads.
     """
     if oot_months < 1:
         raise DomainError("invalid_oot_months", "At least one month end must be held out of time.", field="oot_months")
-    as_of = as_of or last_closed_day()
-    if as_of is None:
-        raise DomainError("not_enough_history", "No business day has been closed yet.")
     scaling = Scaling.from_settings(base_score, base_odds, pdo)
-    frame, y, observation = training_set(as_of)
+    as_of = _closed_as_of(as_of)
+    frame, y, observation, month_rows = training_set(as_of)
     months = sorted(set(observation))
     oot_from = months[-oot_months] if len(months) > oot_months else date.max
     in_oot = (observation >= oot_from).to_numpy() if len(months) else np.zeros(0, dtype=bool)
@@ -419,6 +517,7 @@ def model_version_train(
         train=(y[~in_oot], train_scores, train_frame, observation[~in_oot].reset_index(drop=True)),
         oot=(y[in_oot], oot_scores, oot_frame, observation[in_oot].reset_index(drop=True)),
     )
+    result["sampling"] = sampling_summary(month_rows, oot_from)
     train_months, oot_months_seen = months[: len(months) - oot_months], months[len(months) - oot_months :]
     with transaction.atomic(durable=True):
         # Two trainings at once: the unique version refuses the second, which can rerun.

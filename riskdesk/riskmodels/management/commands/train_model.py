@@ -26,7 +26,9 @@ class Command(BaseCommand):
     help = "Train a delinquency scorecard on the book's history and store it as a challenger model version."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--as-of", type=date.fromisoformat, help="last closed day to use (default: the latest)")
+        parser.add_argument(
+            "--as-of", type=date.fromisoformat, help="a closed business day, at latest the last (default: the last)"
+        )
         parser.add_argument("--oot-months", type=int, default=3, help="latest matured month ends held out of time")
         parser.add_argument("--base-score", type=Decimal)
         parser.add_argument("--base-odds", type=Decimal)
