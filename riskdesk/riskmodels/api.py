@@ -43,7 +43,16 @@ class SampleSerializer(serializers.Serializer):
 class MonitorSerializer(serializers.ModelSerializer):
     class Meta:
         model = ModelMonitor
-        fields = ["business_date", "loans", "psi", "alert", "feature_psi", "band_mix"]
+        fields = [
+            "business_date",
+            "loans",
+            "psi",
+            "alert",
+            "feature_psi",
+            "band_mix",
+            "agreement",
+            "agreement_within_one",
+        ]
 
 
 class VersionOutputSerializer(serializers.ModelSerializer):

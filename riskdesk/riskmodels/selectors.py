@@ -1,45 +1,37 @@
-"""Reads of the scorecard registry and its monitoring, for the model pages, the API and the loan page.
+"""Reads of the scorecard registry and its monitoring, for the model pages and the API.
 
 Everything here reads what close of day step 3 already aggregated (ModelMonitor,
 ModelPerformance, ScoreDistribution) or the frozen spec and metrics of a version;
-nothing scans the book per request except the band agreement of champion and
-challenger, which reads one day's LoanScore rows by index.
+nothing scans the book or its scores per request. A loan's risk is read in loan_risk.py.
 """
 
 from __future__ import annotations
 
 import math
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 import pandas as pd
-from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet
+from django.db.models import Max, OuterRef, QuerySet
 
-from riskdesk.core.jobs import last_done
-from riskdesk.core.models import JobRun
 from riskdesk.core.vocabulary import label
-from riskdesk.lending.models import CreditLineEvent, Loan
 from riskdesk.riskmodels import metrics
-from riskdesk.riskmodels.features import FEATURES_BY_CODE
+from riskdesk.riskmodels.features import HORIZON_DAYS
 from riskdesk.riskmodels.models import (
-    LimitReduction,
-    LoanScore,
+    RISK_BANDS,
     ModelMonitor,
     ModelPerformance,
     ModelStatusChange,
     ModelVersion,
     ScoreDistribution,
 )
-from riskdesk.riskmodels.scoring import STEP_NAME as SCORING_STEP_NAME
 
 SAMPLES = ("train", "oot")
 SEGMENTS = ("to_30", "over_30")
 LIVE_STATUSES = (ModelVersion.Status.CHAMPION, ModelVersion.Status.CHALLENGER)
 EMPTY_ROWS = ("Special", "Missing")
-BANDS = metrics.BANDS
 
 
 def psi_alert(psi: float | None) -> str:
@@ -82,62 +74,15 @@ def champion() -> ModelVersion | None:
 
 
 @dataclass(frozen=True)
-class BandAgreement:
-    """How often two models put the same loans in the same band on one day's LoanScore rows."""
-
-    business_date: date
-    loans: int
-    same: int
-    within_one: int
-
-    @property
-    def share(self) -> float:
-        return self.same / self.loans if self.loans else 0.0
-
-    @property
-    def share_within_one(self) -> float:
-        return self.within_one / self.loans if self.loans else 0.0
-
-
-def band_agreement(first: ModelVersion, second: ModelVersion) -> BandAgreement | None:
-    """Agreement of the two models' bands on the latest day both scored with LoanScore rows kept.
-
-    LoanScore keeps every loan at a month end and the loans in collections on other
-    days, so on most days this compares the loans that matter most to collections.
-    One aggregate over the day's rows of `first` joined (by loan) to those of `second`.
-    """
-    day = (
-        LoanScore.objects.filter(model_version=second)
-        .filter(Exists(LoanScore.objects.filter(model_version=first, business_date=OuterRef("business_date"))))
-        .aggregate(day=Max("business_date"))["day"]
-    )
-    if day is None:
-        return None
-    pairs = LoanScore.objects.filter(
-        model_version=first,
-        business_date=day,
-        loan__scores__model_version=second,
-        loan__scores__business_date=day,
-    )
-    other = F("loan__scores__band")
-    neighbours = Q()
-    for band, next_band in zip(BANDS, BANDS[1:], strict=False):
-        neighbours |= Q(band=band, loan__scores__band=next_band) | Q(band=next_band, loan__scores__band=band)
-    counts = pairs.aggregate(
-        loans=Count("pk"),
-        same=Count("pk", filter=Q(band=other)),
-        neighbours=Count("pk", filter=neighbours),
-    )
-    return BandAgreement(day, counts["loans"], counts["same"], counts["same"] + counts["neighbours"])
-
-
-@dataclass(frozen=True)
 class Comparison:
     """The champion and each challenger side by side."""
 
     champion: VersionSummary | None
     challengers: list[VersionSummary]
-    agreement: dict[int, BandAgreement | None] = field(default_factory=dict)
+
+    @property
+    def bands(self) -> str:
+        return RISK_BANDS
 
     @property
     def columns(self) -> list[VersionSummary]:
@@ -145,12 +90,15 @@ class Comparison:
 
 
 def champion_vs_challengers() -> Comparison:
-    """The live versions for the registry's side-by-side table, and each challenger's band agreement."""
+    """The live versions for the registry's side-by-side table.
+
+    A challenger's agreement with the champion is on its latest monitor (the scoring
+    step counts it over every loan both scored that night), so the page reads no scores.
+    """
     live = version_summaries(ModelVersion.objects.filter(status__in=LIVE_STATUSES))
     top = next((s for s in live if s.version.status == ModelVersion.Status.CHAMPION), None)
     others = [s for s in live if s.version.status == ModelVersion.Status.CHALLENGER]
-    agreement = {s.version.pk: band_agreement(top.version, s.version) for s in others} if top else {}
-    return Comparison(top, others, agreement)
+    return Comparison(top, others)
 
 
 # -- the model page ----------------------------------------------------------------------
@@ -408,7 +356,7 @@ class ModelPage:
 
     @property
     def horizon_days(self) -> dict[str, int]:
-        return self.version.metrics.get("horizon_days") or {"to_30": 60, "over_30": 30}
+        return self.version.metrics.get("horizon_days") or HORIZON_DAYS
 
     @property
     def iv_max(self) -> float:
@@ -443,149 +391,3 @@ def model_page(version: ModelVersion) -> ModelPage:
         discrimination=discrimination_frame(version),
         calibration=calibration_frame(version),
     )
-
-
-# -- a loan's risk, for the loan page and the API ------------------------------------------
-
-
-@dataclass(frozen=True)
-class RiskReason:
-    """One of the three features costing the loan the most points, in words."""
-
-    code: str
-    label: Any
-    value: Any = None
-    points_lost: float | None = None
-
-
-@dataclass(frozen=True)
-class LoanRisk:
-    """The champion's view of a loan, which model gave it, and the reasons with their values."""
-
-    band: str
-    pd: Decimal | None
-    score: Decimal | None
-    reasons: list[RiskReason]
-    scored_by: ModelVersion | None
-    scored_on: date | None
-    values_on: date | None  # the LoanScore row the reasons' values come from
-    open: bool = True
-
-
-def reason_codes(loan: Loan) -> list[str]:
-    return [code for code in (loan.risk_reasons or "").split(",") if code]
-
-
-def champion_on(day: date | None) -> ModelVersion | None:
-    """The version that was champion when `day` was scored: the last promotion before that night's run ended.
-
-    Falls back to today's champion when no promotion is recorded (a version made champion
-    outside the services, as tests and benchmarks do).
-    """
-    finished = (
-        JobRun.objects.filter(step=SCORING_STEP_NAME, business_date=day).values_list("finished_at", flat=True).first()
-        if day
-        else None
-    )
-    if finished is not None:
-        promoted = (
-            ModelStatusChange.objects.filter(to_status=ModelVersion.Status.CHAMPION, at__lte=finished)
-            .select_related("model_version")
-            .order_by("-at", "-id")
-            .first()
-        )
-        if promoted is not None:
-            return promoted.model_version
-    return champion()
-
-
-def loan_risk(loan: Loan) -> LoanRisk | None:
-    """The loan's band, PD, score and reasons in words; None while no champion has scored it.
-
-    An open loan was scored at the last close; a closed one keeps the score it had when
-    it closed, so its date is that of its latest kept score (None when none was kept).
-    """
-    if not loan.risk_band:
-        return None
-    latest_kept = LoanScore.objects.filter(loan=loan).order_by("-business_date").values_list("business_date", flat=True)
-    scored_on = last_done(SCORING_STEP_NAME) if loan.status == Loan.Status.ACTIVE else latest_kept.first()
-    scored_by = champion_on(scored_on)
-    latest = (
-        LoanScore.objects.filter(loan=loan, model_version=scored_by).order_by("-business_date").first()
-        if scored_by
-        else None
-    )
-    by_code = {r.get("feature"): r for r in (latest.reasons if latest else [])}
-    reasons = [
-        RiskReason(
-            code=code,
-            label=label(code),
-            value=by_code.get(code, {}).get("value"),
-            points_lost=by_code.get(code, {}).get("points_lost"),
-        )
-        for code in reason_codes(loan)
-    ]
-    return LoanRisk(
-        band=loan.risk_band,
-        pd=loan.risk_pd,
-        score=loan.risk_score,
-        reasons=reasons,
-        scored_by=scored_by,
-        scored_on=scored_on,
-        values_on=latest.business_date if latest else None,
-        open=loan.status == Loan.Status.ACTIVE,
-    )
-
-
-@dataclass(frozen=True)
-class LimitCut:
-    """A limit cut by the limit policy, with the band change and the policy behind it."""
-
-    reduction: LimitReduction
-    on: date
-
-    @property
-    def band_change(self) -> Any:
-        return self.reduction.band_change
-
-    @property
-    def policy(self) -> Any:
-        return self.reduction.policy
-
-    @property
-    def percent(self) -> Decimal:
-        return (self.policy.reduce_by * 100).normalize()
-
-    @property
-    def bands(self) -> str:
-        bands = self.policy.reduce_on_bands
-        return bands if len(bands) < 2 else f"{bands[0]}–{bands[-1]}" if _contiguous(bands) else ", ".join(bands)
-
-
-def _contiguous(bands: str) -> bool:
-    return "ABCDE".find(bands) >= 0
-
-
-def limit_cut(event: CreditLineEvent) -> LimitCut | None:
-    """The reduction behind a `risk_band_downgrade` limit change of a credit line, if any.
-
-    The event is stamped with the day the step ran, the band change with the business
-    date scored (the night before): match by line, amounts and band change not after it.
-    """
-    reduction = (
-        LimitReduction.objects.filter(
-            credit_line_id=event.credit_line_id,
-            limit_before=event.limit_before,
-            limit_after=event.limit_after,
-            band_change__on__lte=event.on,
-        )
-        .select_related("band_change", "band_change__loan", "policy")
-        .order_by("-band_change__on", "-pk")
-        .first()
-    )
-    return LimitCut(reduction, event.on) if reduction else None
-
-
-def feature_kind(code: str) -> str:
-    feature = FEATURES_BY_CODE.get(code)
-    return feature.kind if feature else "numerical"

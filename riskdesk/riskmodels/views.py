@@ -58,7 +58,9 @@ def model_page_context(version: ModelVersion, refused: StatusChangeForm | None =
         "page": page,
         "charts": {name: figures.figure_html(fig, f"chart-{name}") for name, fig in charts.items()},
         "has_monitoring": not page.psi.empty,
-        "has_performance": not page.discrimination.empty,
+        "has_discrimination": not page.discrimination.empty,
+        # Training always leaves by-month rows; "matured" means a live month end's outcomes are in.
+        "has_live_performance": bool((page.discrimination["source"] == "live").any()),
         "has_calibration": not page.calibration.empty,
         "promote_form": refused if refused and refused.prefix == "promote" else StatusChangeForm(prefix="promote"),
         "retire_form": refused if refused and refused.prefix == "retire" else StatusChangeForm(prefix="retire"),

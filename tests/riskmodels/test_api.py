@@ -11,6 +11,7 @@ from django.contrib.auth.models import User
 from django.utils import translation
 from rest_framework.test import APIClient
 
+from riskdesk.core.models import JobRun
 from riskdesk.lending.models import Loan
 from riskdesk.riskmodels.models import LimitPolicy, ModelMonitor, ModelPerformance, ModelVersion
 from tests.riskmodels.test_services import version_made
@@ -70,6 +71,8 @@ def test_the_list_shows_every_version_newest_first_with_oot_figures_and_latest_p
         "alert": "act",
         "feature_psi": {"dpd": 0.31},
         "band_mix": {"A": 700, "E": 20},
+        "agreement": None,
+        "agreement_within_one": None,
     }
     assert (second["base_score"], second["base_odds"], second["pdo"]) == ("600.00", "50.0000", "20.00")
 
@@ -175,6 +178,26 @@ def test_a_whitespace_comment_is_refused_by_the_service(
     )
 
     assert response.status_code == 400
+    assert ModelVersion.objects.get(pk=challenger.pk).status == "challenger"
+
+
+def test_a_promotion_while_a_night_is_unscored_is_a_409_naming_it(
+    users: dict[str, User], registry: tuple[ModelVersion, ModelVersion]
+) -> None:
+    _, challenger = registry
+    JobRun.objects.create(step="riskmodels.scoring", business_date=date(2026, 11, 22), status="failed")
+
+    response = api_for(users["admin"]).post(
+        f"/api/v1/models/{challenger.pk}/promote/", {"comment": "better OOT KS"}, format="json"
+    )
+
+    assert response.status_code == 409
+    assert response.json()["error"] == {
+        "code": "scoring_unfinished",
+        "message": "Scoring of 2026-11-22 did not finish: finish close of day for 2026-11-22 first.",
+        "fields": {},
+        "business_date": "2026-11-22",
+    }
     assert ModelVersion.objects.get(pk=challenger.pk).status == "challenger"
 
 

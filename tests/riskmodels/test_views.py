@@ -6,17 +6,23 @@ from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from html import unescape
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import User
+from django.contrib.staticfiles import finders
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from riskdesk.collections.models import Case
 from riskdesk.core.models import JobRun
 from riskdesk.lending import services as lending_services
 from riskdesk.lending.models import CreditLine, Loan
-from riskdesk.riskmodels import services
+from riskdesk.riskmodels import loan_risk, services
+from riskdesk.riskmodels.features import HORIZON_DAYS
 from riskdesk.riskmodels.models import (
     BandChange,
     LimitPolicy,
@@ -123,23 +129,27 @@ def test_the_registry_shows_each_version_with_its_oot_figures_and_latest_psi(
 
 
 def test_the_side_by_side_table_says_how_often_the_bands_agree(
-    users: dict[str, User],
-    champion_and_challenger: tuple[ModelVersion, ModelVersion],
-    make_loan: Callable[..., Loan],
+    users: dict[str, User], champion_and_challenger: tuple[ModelVersion, ModelVersion]
 ) -> None:
-    champion, challenger = champion_and_challenger
-    loans = [make_loan() for _ in range(4)]
-    for loan, (theirs, ours) in zip(loans, [("A", "A"), ("B", "B"), ("C", "D"), ("A", "C")], strict=True):
-        for version, band in ((champion, theirs), (challenger, ours)):
-            LoanScore.objects.create(
-                business_date=NIGHT, loan=loan, model_version=version, score=600, pd=Decimal("0.05"), band=band
-            )
+    _, challenger = champion_and_challenger
+    ModelMonitor.objects.filter(model_version=challenger).update(agreement=0.5, agreement_within_one=0.75)
 
+    with CaptureQueriesContext(connection) as queries:
+        html = client_for(users["risk_officer"]).get("/models/").content.decode()
+
+    assert "50.0%" in html  # the challenger's latest monitor: half the loans in the champion's band
+    assert "75.0%" in html  # three in four at most one band apart
+    assert "of 1200 loans on 2026-11-22" in html
+    # the page reads the monitor the scoring step filled, never the scores
+    assert not [q for q in queries.captured_queries if "riskmodels_loanscore" in q["sql"]]
+
+
+def test_a_challenger_not_yet_scored_beside_the_champion_shows_no_agreement(
+    users: dict[str, User], champion_and_challenger: tuple[ModelVersion, ModelVersion]
+) -> None:
     html = client_for(users["risk_officer"]).get("/models/").content.decode()
 
-    assert "50.0 %" in html  # 2 of 4 loans in the same band
-    assert "75.0 %" in html  # 3 of 4 within one band
-    assert "of 4 loans on 2026-11-22" in html
+    assert "no common day yet" in html
 
 
 def test_the_registry_warns_when_there_is_no_champion(users: dict[str, User]) -> None:
@@ -180,13 +190,33 @@ def test_the_model_page_shows_settings_validation_iv_and_points(
     # validation: training and out of time, every loan and per segment
     assert "0.810" in html and "0.620" in html  # train AUC, Gini
     assert "0.760" in html and "0.520" in html  # to_30 OOT AUC, Gini
-    assert "6.6 %" in html  # to_30 train bad rate
+    assert "6.6%" in html  # to_30 train bad rate
     # IV per feature, strongest first; term (0.010) was dropped
     assert html.index("1.200") < html.index("0.400") < html.index("0.010")
     # the points table: dpd's bins with their counts and points
     assert "[1.00, 15.00)" in html and "(-inf, 1.00)" in html
     spec_points = champion.spec["features"][1]["bins"][0]["points"]
     assert f"{spec_points:.1f}" in html
+
+
+def test_a_version_without_recorded_horizons_states_the_features_ones(users: dict[str, User]) -> None:
+    metrics = {k: v for k, v in version_made(1).metrics.items() if k != "horizon_days"}
+    version = version_made(2, metrics=metrics)
+
+    html = client_for(users["risk_officer"]).get(f"/models/{version.pk}/").content.decode()
+
+    assert f"within {HORIZON_DAYS['to_30']} days" in html and f"within {HORIZON_DAYS['over_30']} days" in html
+
+
+def test_the_risk_styles_live_in_the_desks_stylesheet_which_every_page_loads(
+    users: dict[str, User], scored_loan: Loan
+) -> None:
+    html = client_for(users["collector"]).get(f"/loans/{scored_loan.pk}/").content.decode()
+    stylesheet = Path(finders.find("css/desk.css")).read_text()
+
+    assert '<ol class="risk-reasons">' in html and 'href="/static/css/desk.css"' in html
+    assert ".risk-reasons {" in stylesheet and ".psi-alert.act {" in stylesheet
+    assert not [p for p in Path(settings.BASE_DIR, "templates", "riskmodels").iterdir() if "<style" in p.read_text()]
 
 
 def test_the_model_page_draws_its_four_charts_with_plotly_from_the_package(
@@ -211,8 +241,24 @@ def test_the_model_page_lists_feature_stability_worst_first(
 
     stability = html[html.index("Feature stability") :]
     assert stability.index("0.310") < stability.index("0.120") < stability.index("0.040")
-    # dpd's bin that moved most: under 1 day from 70.0 % in training to 50.0 % (600 of 1,200)
-    assert "(-inf, 1.00)" in stability and "70.0 %" in stability and "50.0 %" in stability
+    # dpd's bin that moved most: under 1 day from 70.0% in training to 50.0% (600 of 1,200)
+    assert "(-inf, 1.00)" in stability and "70.0%" in stability and "50.0%" in stability
+
+
+def test_the_model_page_says_no_live_month_has_matured_while_only_training_months_exist(
+    users: dict[str, User], champion_and_challenger: tuple[ModelVersion, ModelVersion]
+) -> None:
+    champion, challenger = champion_and_challenger
+    client = client_for(users["risk_officer"])
+
+    waiting = client.get(f"/models/{challenger.pk}/").content.decode()
+    matured = client.get(f"/models/{champion.pk}/").content.decode()
+
+    # both draw training's months; only the champion has a live month end whose outcomes are in
+    assert 'id="chart-discrimination"' in waiting and 'id="chart-discrimination"' in matured
+    assert "No live month has matured yet: the chart shows the training months only." in waiting
+    assert "No live month has matured yet" not in matured
+    assert "live months once their outcome window has passed" in matured
 
 
 def test_plotly_js_is_served_from_the_package_cacheable_for_a_year(db: None) -> None:
@@ -236,6 +282,7 @@ def test_the_admin_sees_what_a_promotion_changes(
     html = client_for(users["admin"]).get(f"/models/{challenger.pk}/").content.decode()
 
     assert "v2 becomes champion; v1 becomes a challenger; tonight's close writes v2's bands onto loans." in html
+    assert "Tonight's band changes from the switch are marked as a model switch and cut no credit limits." in html
 
 
 def test_a_risk_officer_sees_no_decision_forms(
@@ -305,52 +352,89 @@ def test_a_risk_officer_cannot_post_a_decision(
 # -- a loan's risk on the loan and case pages ---------------------------------------------
 
 
+MONTH_END = date(2026, 10, 31)
+
+
 @pytest.fixture
 def scored_loan(make_loan: Callable[..., Loan], users: dict[str, User]) -> Loan:
-    """A loan the champion v1 put in band D on NIGHT, with its reasons and their values."""
+    """A loan 45 days past due that the champion v1 put in band D on NIGHT.
+
+    Its only kept score is the month end's, with other values (it was current then): the
+    page must read the reasons' values as of NIGHT, not from that row.
+    """
     champion = version_made(1)
     services.model_version_promote(model_version=champion, comment="first", actor=users["admin"])
-    ModelStatusChange.objects.update(at=timezone.make_aware(datetime(2026, 11, 1, 9, 0)))
-    JobRun.objects.create(
-        step="riskmodels.scoring",
-        business_date=NIGHT,
-        status="done",
-        finished_at=timezone.make_aware(datetime(2026, 11, 23, 1, 5)),
-    )
+    ModelStatusChange.objects.update(at=timezone.make_aware(datetime(2026, 10, 1, 9, 0)))
+    for day in (MONTH_END, NIGHT):
+        JobRun.objects.create(
+            step="riskmodels.scoring",
+            business_date=day,
+            status="done",
+            finished_at=timezone.make_aware(datetime.combine(day, datetime.min.time())),
+        )
     loan = make_loan()
     Loan.objects.filter(pk=loan.pk).update(
+        dpd=45,
         risk_band="D",
         risk_pd=Decimal("0.183400"),
         risk_score=Decimal("548.20"),
         risk_reasons="dpd,days_since_payment,segment",
     )
     LoanScore.objects.create(
-        business_date=NIGHT,
+        business_date=MONTH_END,
         loan=loan,
         model_version=champion,
-        score=Decimal("548.20"),
-        pd=Decimal("0.183400"),
-        band="D",
+        score=Decimal("611.00"),
+        pd=Decimal("0.031000"),
+        band="B",
         reasons=[
-            {"feature": "dpd", "value": 45.0, "points_lost": 37.5},
             {"feature": "days_since_payment", "value": None, "points_lost": 22.44},
-            {"feature": "segment", "value": "over_30", "points_lost": 9.0},
+            {"feature": "product", "value": "jiebei", "points_lost": 1.5},
         ],
     )
     return Loan.objects.get(pk=loan.pk)
+
+
+def li_of(html: str, words: str) -> str:
+    """The reason's list item on the loan page, from its words to the end of the item."""
+    start = html.index(f'<span class="strong">{words}')
+    return html[start : html.index("</li>", start)]
 
 
 def test_the_loan_page_shows_band_pd_score_and_reasons_in_words(users: dict[str, User], scored_loan: Loan) -> None:
     html = client_for(users["collector"]).get(f"/loans/{scored_loan.pk}/").content.decode()
 
     assert "band D" in html
-    assert "Probability of rolling into serious delinquency: 18.34 % (score 548.20, band D)." in html
-    assert "days past due now</span>: 45" in html
-    assert "(costs 37.5 points against the best bin)" in html
-    assert "days since the last payment</span>: none on record" in html
+    assert "Probability of rolling into serious delinquency: 18.34% (score 548.20, band D)." in html
+    # dpd 45 falls in the tiny spec's [15, inf) bin: (0.8 - (-1.8)) x 0.9 x 20 / ln 2 = 67.5 points below the best
+    assert li_of(html, "days past due now").startswith('<span class="strong">days past due now</span>: 45 ')
+    assert "(costs 67.5 points against the best bin)" in li_of(html, "days past due now")
+    assert li_of(html, "days since the last payment").startswith(
+        '<span class="strong">days since the last payment</span>: none on record <span class="muted">(costs 16.2 points'
+    )
     assert "Scored by scorecard v1 (champion) at the close of 2026-11-22." in html
     # a collector may not open the model page, so it is not linked for them
     assert "/models/" not in html
+
+
+def test_the_loan_page_reads_reasons_as_of_tonight_not_the_kept_month_end(
+    users: dict[str, User], scored_loan: Loan
+) -> None:
+    # paid on 2026-11-10: the month end's row (2026-10-31) had no payment on record
+    lending_services.payment_post(
+        loan=scored_loan,
+        amount=Decimal("100.00"),
+        value_date=date(2026, 11, 10),
+        kind="regular",
+        channel="app",
+        idempotency_key="paid-after-month-end",
+    )
+
+    html = client_for(users["collector"]).get(f"/loans/{scored_loan.pk}/").content.decode()
+
+    # 12 days is in the best bin: it costs no points now
+    assert li_of(html, "days since the last payment") == '<span class="strong">days since the last payment</span>: 12'
+    assert "none on record" not in html
 
 
 def test_the_loan_page_says_when_a_loan_is_not_scored(users: dict[str, User], make_loan: Callable[..., Loan]) -> None:
@@ -361,24 +445,34 @@ def test_the_loan_page_says_when_a_loan_is_not_scored(users: dict[str, User], ma
     assert "Not scored yet: no champion scorecard has scored this loan." in html
 
 
-def test_the_loan_page_explains_a_limit_cut_by_the_band_downgrade(
-    users: dict[str, User], scored_loan: Loan, credit_line: CreditLine
-) -> None:
-    champion = ModelVersion.objects.get(version=1)
-    policy = LimitPolicy.objects.create(
+def limit_cut_made(loan: Loan, line: CreditLine, policy: LimitPolicy, *, on: date, limit: str) -> LimitReduction:
+    """A champion downgrade on `on` and the cut it made, linked to its credit line event."""
+    before = CreditLine.objects.get(pk=line.pk).limit
+    change = BandChange.objects.create(
+        on=on, loan=loan, model_version=ModelVersion.objects.get(version=1), from_band="B", to_band="D"
+    )
+    lending_services.credit_line_change_limit(credit_line=line, limit=Decimal(limit), reason="risk_band_downgrade")
+    return LimitReduction.objects.create(
+        band_change=change,
+        credit_line=line,
+        policy=policy,
+        event=line.events.order_by("-id").first(),
+        limit_before=before,
+        limit_after=Decimal(limit),
+    )
+
+
+@pytest.fixture
+def cut_policy(db: None) -> LimitPolicy:
+    return LimitPolicy.objects.create(
         effective_from=date(2026, 10, 1), reduce_on_bands="DE", reduce_by=Decimal("0.3"), minimum_limit=1000
     )
-    change = BandChange.objects.create(on=NIGHT, loan=scored_loan, model_version=champion, from_band="B", to_band="D")
-    lending_services.credit_line_change_limit(
-        credit_line=credit_line, limit=Decimal("70000.00"), reason="risk_band_downgrade"
-    )
-    LimitReduction.objects.create(
-        band_change=change,
-        credit_line=credit_line,
-        policy=policy,
-        limit_before=Decimal("100000.00"),
-        limit_after=Decimal("70000.00"),
-    )
+
+
+def test_the_loan_page_explains_a_limit_cut_by_the_band_downgrade(
+    users: dict[str, User], scored_loan: Loan, credit_line: CreditLine, cut_policy: LimitPolicy
+) -> None:
+    limit_cut_made(scored_loan, credit_line, cut_policy, on=NIGHT, limit="70000.00")
 
     html = client_for(users["risk_officer"]).get(f"/loans/{scored_loan.pk}/").content.decode()
 
@@ -386,6 +480,26 @@ def test_the_loan_page_explains_a_limit_cut_by_the_band_downgrade(
         f"Limit cut from 100,000.00 to 70,000.00 on 2026-11-23: loan #{scored_loan.pk}'s risk band fell "
         "from B to D; the limit policy of 2026-10-01 cuts 30 % on bands D–E (never below 1,000.00)."
     ) in html
+
+
+def test_a_lines_limit_cuts_are_read_in_one_query_by_their_event(
+    scored_loan: Loan, credit_line: CreditLine, cut_policy: LimitPolicy, django_assert_num_queries: Callable
+) -> None:
+    cuts = [
+        limit_cut_made(scored_loan, credit_line, cut_policy, on=date(2026, 11, day), limit=limit)
+        for day, limit in ((20, "70000.00"), (21, "49000.00"), (22, "34300.00"))
+    ]
+    # the same amounts cut again by hand: an event with no reduction behind it explains nothing
+    lending_services.credit_line_change_limit(
+        credit_line=credit_line, limit=Decimal("34300.00"), reason="risk_band_downgrade"
+    )
+    events = list(credit_line.events.order_by("id"))
+
+    with django_assert_num_queries(1):
+        found = loan_risk.limit_cuts(events)
+
+    assert {event_id: cut.reduction.pk for event_id, cut in found.items()} == {c.event_id: c.pk for c in cuts}
+    assert [found[c.event_id].band_change.on for c in cuts] == [date(2026, 11, 20), date(2026, 11, 21), NIGHT]
 
 
 def test_the_case_page_shows_each_loans_band_and_reasons(users: dict[str, User], scored_loan: Loan) -> None:
@@ -402,7 +516,7 @@ def test_the_case_page_shows_each_loans_band_and_reasons(users: dict[str, User],
 
     html = client_for(users["risk_officer"]).get(f"/collections/cases/{case.pk}/").content.decode()
 
-    assert "Band D (PD 18.34 %):" in html
+    assert "Band D (PD 18.34%):" in html
     assert "days past due now; days since the last payment; delinquency segment" in html
 
 
@@ -411,8 +525,15 @@ def test_a_closed_loan_keeps_its_last_score_and_says_so(users: dict[str, User], 
 
     html = client_for(users["risk_officer"]).get(f"/loans/{scored_loan.pk}/").content.decode()
 
-    assert "The loan is closed: its last score, by scorecard v1 (champion) on 2026-11-22, stands." in html
+    assert "The loan is closed: its last score, by scorecard v1 (champion) on 2026-10-31, stands." in html
     assert "at the close of" not in html
+    # the kept row names days_since_payment (no payment then) but not dpd or segment: those show no value
+    assert li_of(html, "days since the last payment").startswith(
+        '<span class="strong">days since the last payment</span>: none on record'
+    )
+    assert "(costs 22.4 points against the best bin)" in li_of(html, "days since the last payment")
+    assert li_of(html, "days past due now").endswith("days past due now</span>")
+    assert li_of(html, "delinquency segment").endswith("or over)</span>")
 
 
 def test_score_bins_are_labelled_by_their_points() -> None:
@@ -456,3 +577,4 @@ def test_the_admin_site_shows_a_version_with_its_status_history(
     response = client_for(users["admin"]).get(f"/admin/riskmodels/modelversion/{champion.pk}/change/")
 
     assert response.status_code == 200
+

@@ -4,7 +4,8 @@ The loan page (lending) and the case page (collections) are drawn by apps that m
 import riskmodels (DESIGN.md: imports run core <- lending <- collections <- riskmodels).
 Their templates load this library instead, the way a plugin adds a panel: lending's
 Python stays ignorant of scoring, and the scorecard's view of a loan comes from
-riskmodels.selectors.
+riskmodels.loan_risk. Money, percentages and the desk's words are desk's filters
+(core/templatetags/desk.py): load both libraries.
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ from typing import Any
 from django import template
 from django.utils.translation import gettext as _
 
-from riskdesk.core.templatetags.desk import money
+from riskdesk.core.templatetags.desk import money, percent
 from riskdesk.core.vocabulary import label
 from riskdesk.lending.models import CreditLineEvent, Loan
-from riskdesk.riskmodels import selectors
+from riskdesk.riskmodels import loan_risk as risk
 
 register = template.Library()
 
@@ -29,28 +30,29 @@ WORDS = {"segment"}
 
 
 @register.simple_tag
-def loan_risk(loan: Loan) -> selectors.LoanRisk | None:
+def loan_risk(loan: Loan) -> risk.LoanRisk | None:
     """{% loan_risk loan as risk %}: band, PD, score, reasons in words and the model that scored it."""
-    return selectors.loan_risk(loan)
+    return risk.loan_risk(loan)
 
 
 @register.simple_tag
-def limit_cut(event: CreditLineEvent) -> selectors.LimitCut | None:
-    """{% limit_cut event as cut %}: the band change and limit policy behind a risk_band_downgrade cut."""
-    if event.reason != "risk_band_downgrade":
-        return None
-    return selectors.limit_cut(event)
+def limit_cuts(events: list[CreditLineEvent]) -> dict[int, risk.LimitCut]:
+    """{% limit_cuts events as cuts %}: each risk_band_downgrade cut's band change and policy, by event id.
+
+    One query for the whole line history; the template reads a cut with cuts|get_item:event.pk.
+    """
+    return risk.limit_cuts(events)
 
 
 @register.filter
-def reason_labels(codes: str) -> list[Any]:
-    """Loan.risk_reasons ("dpd,max_dpd_3m,...") as the desk's words, worst first."""
-    return [label(code) for code in (codes or "").split(",") if code]
+def reason_codes(loan: Loan) -> list[str]:
+    """A loan's reason codes, worst first: {% for code in loan|reason_codes %}{{ code|vocab }}."""
+    return risk.reason_codes(loan)
 
 
 @register.filter
 def reason_value(value: Any, code: str) -> str:
-    """A feature's value as the desk reads it: 85 %, 12,000.00, 45, "up to 30 days past due"."""
+    """A feature's value as the desk reads it: 85%, 12,000.00, 45, "up to 30 days past due"."""
     if value is None or value == "":
         return _("none on record")
     if code in WORDS:
@@ -59,18 +61,10 @@ def reason_value(value: Any, code: str) -> str:
         return value
     number = float(value)
     if code in SHARES:
-        return f"{number * 100:.0f} %"
+        return percent(Decimal(str(value)), 0)
     if code in AMOUNTS:
         return money(Decimal(str(value)))
     return f"{number:.0f}" if number.is_integer() else f"{number:.2f}"
-
-
-@register.filter
-def pd_percent(pd: Decimal | float | None) -> str:
-    """A probability as a percentage with two places: 0.073412 -> 7.34 %."""
-    if pd is None:
-        return "—"
-    return f"{float(pd) * 100:.2f} %"
 
 
 @register.filter
@@ -79,14 +73,6 @@ def ratio(value: float | None, places: int = 3) -> str:
     if value is None or value != value:  # None or NaN
         return "—"
     return f"{float(value):.{places}f}"
-
-
-@register.filter
-def share(value: float | None) -> str:
-    """A share as a percentage with one place: 0.1234 -> 12.3 %."""
-    if value is None or value != value:
-        return "—"
-    return f"{float(value) * 100:.1f} %"
 
 
 @register.filter
