@@ -39,6 +39,7 @@ class ModelVersionAdmin(ReadOnlyModelAdmin):
 @admin.register(ModelMonitor)
 class ModelMonitorAdmin(ReadOnlyModelAdmin):
     list_display = ("business_date", "model_version", "loans", "psi", "alert")
+    list_select_related = ("model_version",)
     list_filter = ("alert", "model_version")
     date_hierarchy = "business_date"
 
@@ -46,12 +47,14 @@ class ModelMonitorAdmin(ReadOnlyModelAdmin):
 @admin.register(ModelPerformance)
 class ModelPerformanceAdmin(ReadOnlyModelAdmin):
     list_display = ("observation_month", "model_version", "loans", "bads", "auc", "ks", "gini", "computed_on")
+    list_select_related = ("model_version",)
     list_filter = ("model_version",)
 
 
 @admin.register(BandChange)
 class BandChangeAdmin(ReadOnlyModelAdmin):
-    list_display = ("on", "loan", "from_band", "to_band", "model_version")
+    list_display = ("on", "loan", "from_band", "to_band", "model_switch", "model_version")
+    list_select_related = ("loan", "model_version")
     list_filter = ("to_band",)
     raw_id_fields = ("loan",)
     date_hierarchy = "on"
@@ -75,6 +78,24 @@ class LimitPolicyAdmin(ServiceCreateAdmin):
 
 @admin.register(LimitReduction)
 class LimitReductionAdmin(ReadOnlyModelAdmin):
-    list_display = ("credit_line", "limit_before", "limit_after", "policy", "band_change")
-    list_select_related = ("policy", "band_change")
-    raw_id_fields = ("credit_line", "band_change")
+    list_display = ("cut_on", "credit_line", "loan", "bands", "limit_before", "limit_after", "policy_from")
+    # Every column but the amounts reads a related row: one join, not a query per row.
+    list_select_related = ("credit_line", "band_change", "policy", "event")
+    raw_id_fields = ("credit_line", "band_change", "event")
+
+    @admin.display(description="cut on", ordering="event__on")
+    def cut_on(self, reduction: LimitReduction) -> Any:
+        return reduction.event.on if reduction.event else None
+
+    @admin.display(description="loan", ordering="band_change__loan")
+    def loan(self, reduction: LimitReduction) -> str:
+        return f"loan #{reduction.band_change.loan_id}"
+
+    @admin.display(description="band change")
+    def bands(self, reduction: LimitReduction) -> str:
+        change = reduction.band_change
+        return f"{change.from_band} → {change.to_band} on {change.on}"
+
+    @admin.display(description="policy from", ordering="policy__effective_from")
+    def policy_from(self, reduction: LimitReduction) -> Any:
+        return reduction.policy.effective_from

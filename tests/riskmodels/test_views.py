@@ -578,3 +578,23 @@ def test_the_admin_site_shows_a_version_with_its_status_history(
 
     assert response.status_code == 200
 
+
+def test_the_admins_list_of_limit_cuts_reads_each_cuts_rows_in_one_join(
+    users: dict[str, User], scored_loan: Loan, credit_line: CreditLine, cut_policy: LimitPolicy
+) -> None:
+    client = client_for(users["admin"])
+    limit_cut_made(scored_loan, credit_line, cut_policy, on=date(2026, 11, 20), limit="70000.00")
+
+    def changelist_queries() -> tuple[int, str]:
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get("/admin/riskmodels/limitreduction/")
+        assert response.status_code == 200
+        return len(queries), response.content.decode()
+
+    one, _ = changelist_queries()
+    limit_cut_made(scored_loan, credit_line, cut_policy, on=date(2026, 11, 21), limit="49000.00")
+    limit_cut_made(scored_loan, credit_line, cut_policy, on=NIGHT, limit="34300.00")
+    three, html = changelist_queries()
+
+    assert three == one
+    assert f"loan #{scored_loan.pk}" in html and "B → D on 2026-11-22" in html
