@@ -36,7 +36,7 @@ from enum import StrEnum
 from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, Max
 from django.utils import timezone
 
 from riskdesk import nightly
@@ -51,7 +51,14 @@ from riskdesk.lending import schedule, selectors, services
 from riskdesk.lending.models import AutodebitFailure, Borrower, CreditLine, GracePolicy, Loan, Payment, Product
 from riskdesk.riskmodels import services as riskmodels_services
 from riskdesk.riskmodels import training
-from riskdesk.riskmodels.models import BandChange, LimitReduction, ModelMonitor, ModelPerformance, ModelVersion
+from riskdesk.riskmodels.models import (
+    BandChange,
+    LimitReduction,
+    ModelMonitor,
+    ModelPerformance,
+    ModelStatusChange,
+    ModelVersion,
+)
 
 # -- demo users --------------------------------------------------------------------
 
@@ -508,6 +515,9 @@ class DemoBook:
         except DomainError as refused:
             self.report.models.append(f"no model trained on {as_of}: {refused.message}")
             return None
+        # The version was trained on the simulated day, not when the demo happened to run.
+        version.trained_at = simulated_noon()
+        ModelVersion.objects.filter(pk=version.pk).update(trained_at=version.trained_at)
         oot = version.metrics.get("oot") or {}
         self.report.models.append(
             f"v{version.version} trained on {as_of}: out-of-time AUC {_figure(oot.get('auc'))}, KS {_figure(oot.get('ks'))}"
@@ -518,11 +528,13 @@ class DemoBook:
         version = self._model_trained(as_of=as_of, note="v1: the first scorecard on the book's own history")
         if version is None:
             return
+        earlier = ModelStatusChange.objects.aggregate(last=Max("pk"))["last"] or 0
         riskmodels_services.model_version_promote(
             model_version=version,
             comment="First scorecard: out-of-time validation reviewed; let it drive bands and limit cuts.",
             actor=self.admin,
         )
+        ModelStatusChange.objects.filter(pk__gt=earlier).update(at=simulated_noon())
         self.report.models.append(f"v{version.version} promoted to champion on {as_of + timedelta(days=1)}")
 
     def simulate_day(self, day: date) -> None:
@@ -614,6 +626,11 @@ class DemoBook:
             )
         except DomainError as refused:
             self.report.payments_refused[refused.code] += 1
+
+
+def simulated_noon() -> datetime:
+    """Noon, lender time, of the pinned business day: when the demo's admin acts on a simulated day."""
+    return datetime.combine(business_today(), time(12), tzinfo=zoneinfo.ZoneInfo(settings.TIME_ZONE))
 
 
 def _figure(value: float | None) -> str:

@@ -5,14 +5,16 @@ from __future__ import annotations
 import hashlib
 import importlib
 import io
+import zoneinfo
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from unittest.mock import patch
 
 import pytest
 from django.apps import apps
+from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.models import User
 from django.core.management import call_command
@@ -240,6 +242,11 @@ def test_v1_is_promoted_and_scores_the_last_months_with_v2_beside_it(book: str) 
     promotion = ModelStatusChange.objects.get(model_version=v1)
     assert (promotion.to_status, promotion.actor.username) == ("champion", "admin")
     assert promotion.comment
+    # trained and promoted on the simulated days (noon, lender time), not when the seed ran
+    lender = zoneinfo.ZoneInfo(settings.TIME_ZONE)
+    champion_noon = datetime.combine(last - timedelta(days=60), time(12), tzinfo=lender)
+    assert v1.trained_at == promotion.at == champion_noon
+    assert v2.trained_at == datetime.combine(last - timedelta(days=20), time(12), tzinfo=lender)
     # v1 monitored every night from its promotion on, v2 from its training on
     v1_nights = ModelMonitor.objects.filter(model_version=v1).values_list("business_date", flat=True)
     v2_nights = ModelMonitor.objects.filter(model_version=v2).values_list("business_date", flat=True)
