@@ -131,7 +131,9 @@ def outcomes_frame(observation: date, *, lo: int | None = None, hi: int | None =
 
     to_30 (dpd <= 30 at D): bad when a bucket history row dated in (D, D + 60] enters a
     bucket whose min_dpd >= 31. over_30: bad when one dated in (D, D + 30] enters a bucket
-    with a higher min_dpd than the loan's bucket at D.
+    with a higher min_dpd than the loan's bucket at D. A loan in the last bucket (no
+    max_dpd: M7+ by default) cannot roll to a worse one, so its outcome is not observable:
+    bad is NaN, and training and monitoring leave it out.
     """
     params = {
         "d": observation,
@@ -153,7 +155,8 @@ def outcomes_frame(observation: date, *, lo: int | None = None, hi: int | None =
         SELECT s.loan_id,
                CASE WHEN s.dpd > 30 THEN 'over_30' ELSE 'to_30' END AS segment,
                CASE WHEN s.dpd > 30 THEN
-                        CASE WHEN m.worst_short > COALESCE(b.min_dpd, 0) THEN 1 ELSE 0 END
+                        CASE WHEN b.code IS NOT NULL AND b.max_dpd IS NULL THEN NULL
+                             WHEN m.worst_short > COALESCE(b.min_dpd, 0) THEN 1 ELSE 0 END
                     ELSE CASE WHEN m.worst_long >= {SERIOUS_DPD} THEN 1 ELSE 0 END
                END AS bad
         FROM lending_loanmonthsnapshot s
@@ -165,7 +168,7 @@ def outcomes_frame(observation: date, *, lo: int | None = None, hi: int | None =
     frame = read_frame(sql, params, text_columns=("segment",)).set_index("loan_id")
     frame.index = frame.index.astype(np.int64)
     frame["segment"] = frame["segment"].astype(str)
-    frame["bad"] = frame["bad"].astype(np.int64)
+    frame["bad"] = frame["bad"].astype(np.float64)  # NaN: not observable
     return frame
 
 
