@@ -25,8 +25,10 @@ from riskdesk.riskmodels import metrics
 from riskdesk.riskmodels.features import MATURITY_DAYS, outcomes_frame, read_frame
 from riskdesk.riskmodels.models import ModelMonitor, ModelPerformance, ModelVersion, ScoreDistribution
 
-# ScoreDistribution rows of the score itself (feature '') and of the bands (scoring.py).
-SCORE, BANDS = "", "band"
+# ScoreDistribution's rows of the score itself (feature ''), and its pseudo-features written
+# by scoring.py: loans per band (bin = the band's index in the spec) and a challenger's
+# loans by how many bands they stand from the champion's (bin = 0..4).
+SCORE, BANDS, CHAMPION_GAP = "", "band", "champion_gap"
 
 
 def monitoring_record(day: date) -> RowCounts:
@@ -63,6 +65,9 @@ def _monitor_write(
             feature_psi[code] = value
     band_names = [b["band"] for b in version.spec.get("bands") or []]
     band_mix = {band_names[k]: n for k, n in sorted(counts.get(BANDS, {}).items()) if k < len(band_names)}
+    # A challenger's loans by bands apart from the champion's (none for the champion).
+    gaps = counts.get(CHAMPION_GAP, {})
+    compared = sum(gaps.values())
     ModelMonitor.objects.update_or_create(
         model_version=version,
         business_date=day,
@@ -72,6 +77,8 @@ def _monitor_write(
             "alert": metrics.psi_alert(score_psi),
             "feature_psi": feature_psi,
             "band_mix": band_mix,
+            "agreement": gaps.get(0, 0) / compared if compared else None,
+            "agreement_within_one": (gaps.get(0, 0) + gaps.get(1, 0)) / compared if compared else None,
         },
     )
     return 1
@@ -113,7 +120,7 @@ def _performance_write(model_id: int, month_end: date, day: date) -> int:
         text_columns=("band",),
     ).set_index("loan_id")
     outcomes = outcomes_frame(month_end)
-    joined = scores.join(outcomes, how="inner")
+    joined = scores.join(outcomes, how="inner").dropna(subset=["bad"])
     if joined.empty:
         return 0
     bad = joined["bad"].to_numpy(dtype=np.int64)

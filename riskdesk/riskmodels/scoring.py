@@ -43,23 +43,24 @@ from riskdesk.core.dates import is_month_end
 from riskdesk.core.jobs import RowCounts, Step, id_ranges
 from riskdesk.core.money import quantize_money
 from riskdesk.core.sql import is_postgres
-from riskdesk.lending.models import CreditLine, Loan
+from riskdesk.lending.models import CreditLine, CreditLineEvent, Loan
 from riskdesk.lending.services import credit_line_change_limit
 from riskdesk.riskmodels import monitoring
 from riskdesk.riskmodels.features import scoring_frame
 from riskdesk.riskmodels.models import (
+    RISK_BANDS,
     BandChange,
     LimitPolicy,
     LimitReduction,
     ModelVersion,
     ScoreDistribution,
+    ScoringNight,
 )
+from riskdesk.riskmodels.monitoring import BANDS, CHAMPION_GAP
 from riskdesk.riskmodels.scorecard import Scorecard, Scores, bin_counts, reason_value
 
 STEP_NAME = "riskmodels.scoring"
 LIMIT_REASON = "risk_band_downgrade"
-# ScoreDistribution's pseudo-feature for band counts (bin = index of the band in the spec).
-BAND_DISTRIBUTION = "band"
 SCORED_TABLE, BAND_CODES, REASON_CODES = "riskmodels_scored", "riskmodels_band_codes", "riskmodels_reason_codes"
 PD_PLACES, SCORE_PLACES = 6, 2
 
@@ -70,34 +71,76 @@ class LiveModel:
 
     version: ModelVersion
     card: Scorecard
+    is_champion: bool
+
+
+@dataclass(frozen=True)
+class Lineup:
+    """The models of one night, the champion first, and whether the champion just changed."""
+
+    models: list[LiveModel]
+    # The night's champion is not the previous night's: its band changes are the new
+    # model's view of the same borrowers (BandChange.model_switch), and cut no limit.
+    model_switch: bool
 
     @property
-    def is_champion(self) -> bool:
-        return self.version.status == ModelVersion.Status.CHAMPION
+    def champion(self) -> LiveModel:
+        return self.models[0]
 
 
 def live_models() -> list[LiveModel]:
-    """The champion first, then every challenger; none at all without a champion."""
+    """The registry now: the champion first, then every challenger; none without a champion."""
     versions = list(
         ModelVersion.objects.filter(status__in=[ModelVersion.Status.CHAMPION, ModelVersion.Status.CHALLENGER])
     )
     versions.sort(key=lambda v: (v.status != ModelVersion.Status.CHAMPION, v.version))
     if not versions or versions[0].status != ModelVersion.Status.CHAMPION:
         return []
-    return [LiveModel(v, Scorecard.from_spec(v.spec)) for v in versions]
+    return [LiveModel(v, Scorecard.from_spec(v.spec), v.status == ModelVersion.Status.CHAMPION) for v in versions]
+
+
+def lineup_fix(day: date) -> ScoringNight | None:
+    """Fix the models that score `day` (ScoringNight) from the registry as it is now."""
+    models = live_models()
+    if not models:
+        ScoringNight.objects.filter(business_date=day).delete()
+        return None
+    night, _ = ScoringNight.objects.update_or_create(
+        business_date=day,
+        defaults={"champion": models[0].version, "challengers": [m.version.pk for m in models[1:]]},
+    )
+    return night
+
+
+def night_lineup(day: date) -> Lineup | None:
+    """The models fixed for `day` when its scoring started; None when no champion scored it."""
+    night = ScoringNight.objects.filter(business_date=day).select_related("champion").first()
+    if night is None:
+        return None
+    challengers = ModelVersion.objects.filter(pk__in=night.challengers).order_by("version")
+    previous = (
+        ScoringNight.objects.filter(business_date__lt=day)
+        .order_by("-business_date")
+        .values_list("champion_id", flat=True)
+        .first()
+    )
+    models = [LiveModel(night.champion, Scorecard.from_spec(night.champion.spec), True)]
+    models += [LiveModel(v, Scorecard.from_spec(v.spec), False) for v in challengers]
+    return Lineup(models, model_switch=previous is not None and previous != night.champion_id)
 
 
 # -- the step -----------------------------------------------------------------------------
 
 
 def scoring_chunks(day: date) -> list[tuple[int, int]]:
-    """Id ranges of the active loans; a fresh run of `day` first clears its distribution counts.
+    """Id ranges of the active loans; a fresh run of `day` fixes its lineup and clears its counts.
 
-    core.jobs calls this once per run of a date, when it creates the chunks: counts a
-    forced rerun would add on top of the first run's are removed here.
+    core.jobs calls this once per run of a date, when it creates the chunks (in the
+    transaction that locks the run): the models fixed here score every chunk of the
+    night, and counts a forced rerun would add on top of the first run's are removed.
     """
     ScoreDistribution.objects.filter(business_date=day).delete()
-    if not ModelVersion.objects.filter(status=ModelVersion.Status.CHAMPION).exists():
+    if lineup_fix(day) is None:
         return [(0, 0)]
     bounds = Loan.objects.filter(status=Loan.Status.ACTIVE).aggregate(lo=Min("id"), hi=Max("id"))
     return id_ranges(bounds["lo"], bounds["hi"], settings.SCORING_CHUNK_LOANS)
@@ -105,19 +148,19 @@ def scoring_chunks(day: date) -> list[tuple[int, int]]:
 
 def scoring_chunk(day: date, lo: int, hi: int) -> RowCounts:
     """Step 3 for the active loans lo..hi on `day`."""
-    models = live_models()
-    if not models:
+    lineup = night_lineup(day)
+    if lineup is None:
         return {"scored": 0}
     frame, current = scoring_frame(day, lo=lo, hi=hi)
     if frame.empty:
         return {"scored": 0}
-    scored = [(model, model.card.score(frame)) for model in models]
-    return scores_write(day, frame, current, scored, lo=lo, hi=hi)
+    scored = [(model, model.card.score(frame)) for model in lineup.models]
+    return scores_write(day, frame, current, scored, lo=lo, hi=hi, model_switch=lineup.model_switch)
 
 
 def scoring_finish(day: date) -> RowCounts:
     """Once every chunk is done: the monitoring rows, then the limit cuts of today's downgrades."""
-    if not ModelVersion.objects.filter(status=ModelVersion.Status.CHAMPION).exists():
+    if not ScoringNight.objects.filter(business_date=day).exists():
         return {}
     return {**monitoring.monitoring_record(day), **limits_reduce(day)}
 
@@ -136,19 +179,24 @@ def scores_write(
     *,
     lo: int,
     hi: int,
+    model_switch: bool = False,
 ) -> RowCounts:
     """Write one chunk's scores: the champion's onto the loans, history rows, distribution counts.
 
-    `current` is what the champion last put on these loans (features.scoring_frame).
+    `scored` holds the champion first. `current` is what the champion last put on these
+    loans (features.scoring_frame).
     """
     loan_ids = frame.index.to_numpy(dtype=np.int64)
     kept = _kept_for_history(day, frame, lo, hi)
     rows = {"scored": len(frame), "loan_scores": 0, "loans_changed": 0, "band_changes": 0}
+    champion_bands: np.ndarray | None = None
     for model, scores in scored:
         rows["loan_scores"] += _write_loan_scores(day, model, loan_ids, scores, kept, lo, hi)
-        _add_distribution(day, model, scores)
+        bands = _band_index(model.card, scores.band)
+        _add_distribution(day, model, scores, bands, champion_bands)
         if model.is_champion:
-            changed, band_changes = _write_champion(day, model, loan_ids, scores, current, lo, hi)
+            champion_bands = bands
+            changed, band_changes = _write_champion(day, model, loan_ids, scores, current, lo, hi, model_switch)
             rows["loans_changed"] += changed
             rows["band_changes"] += band_changes
     return rows
@@ -232,15 +280,21 @@ def _json_value(value: Any) -> str:
     return json.dumps(reason_value(value))
 
 
-def _add_distribution(day: date, model: LiveModel, scores: Scores) -> None:
-    """Add the chunk's loans per score bin, feature bin and band to the day's counts."""
+def _add_distribution(
+    day: date, model: LiveModel, scores: Scores, bands: np.ndarray, champion_bands: np.ndarray | None
+) -> None:
+    """Add the chunk's loans per score bin, feature bin and band to the day's counts.
+
+    A challenger also counts its loans by how many bands it stands from the champion
+    (CHAMPION_GAP), the whole book's agreement at the price of five rows.
+    """
     counts = bin_counts(model.card, scores)
-    bands = _band_index(model.card, scores.band)
     rows = [("", k, n) for k, n in enumerate(counts["score"])]
     rows += [(code, k, n) for code, bins in counts["features"].items() for k, n in enumerate(bins)]
-    rows += [
-        (BAND_DISTRIBUTION, k, int(n)) for k, n in enumerate(np.bincount(bands, minlength=len(model.card.band_names)))
-    ]
+    rows += [(BANDS, k, int(n)) for k, n in enumerate(np.bincount(bands, minlength=len(model.card.band_names)))]
+    if champion_bands is not None and not model.is_champion:
+        gaps = np.bincount(np.abs(bands - champion_bands), minlength=len(RISK_BANDS))
+        rows += [(CHAMPION_GAP, k, int(n)) for k, n in enumerate(gaps)]
     rows = [(feature, k, int(n)) for feature, k, n in rows if n]
     if not rows:
         return
@@ -258,7 +312,14 @@ def _add_distribution(day: date, model: LiveModel, scores: Scores) -> None:
 
 
 def _write_champion(
-    day: date, model: LiveModel, loan_ids: np.ndarray, scores: Scores, current: pd.DataFrame, lo: int, hi: int
+    day: date,
+    model: LiveModel,
+    loan_ids: np.ndarray,
+    scores: Scores,
+    current: pd.DataFrame,
+    lo: int,
+    hi: int,
+    model_switch: bool,
 ) -> tuple[int, int]:
     """Put the champion's band, PD, score and reasons onto the loans whose values changed.
 
@@ -297,13 +358,14 @@ def _write_champion(
         cursor.execute(
             f"""
             INSERT INTO riskmodels_bandchange ("on", loan_id, model_version_id, from_band, to_band, model_switch)
-            SELECT {d}, s.loan_id, %s, f.band, b.band, FALSE
+            SELECT {d}, s.loan_id, %s, f.band, b.band, %s
             FROM {SCORED_TABLE} s JOIN {BAND_CODES} b ON b.code = s.band JOIN {BAND_CODES} f ON f.code = s.from_band
             WHERE s.band <> s.from_band
             ON CONFLICT (loan_id, "on") DO UPDATE
-            SET to_band = excluded.to_band, model_version_id = excluded.model_version_id
+            SET to_band = excluded.to_band, model_version_id = excluded.model_version_id,
+                model_switch = excluded.model_switch
             """,
-            [day, model.version.pk],
+            [day, model.version.pk, model_switch],
         )
         band_changes = cursor.rowcount
         cursor.execute(
@@ -450,12 +512,14 @@ def limits_reduce(day: date) -> RowCounts:
     of today is left alone, so a rerun cuts nothing twice.
     """
     policy = limit_policy_in_force(day)
-    if policy is None:
+    night = ScoringNight.objects.filter(business_date=day).first()
+    if policy is None or night is None:
         return {"limits_reduced": 0}
     downgrades = (
         BandChange.objects.filter(
             on=day,
-            model_version__status=ModelVersion.Status.CHAMPION,
+            model_version_id=night.champion_id,
+            model_switch=False,
             to_band__in=list(policy.reduce_on_bands),
             limit_reduction__isnull=True,
         )
@@ -486,7 +550,8 @@ def _reduce_line(line_id: int, change: BandChange, policy: LimitPolicy) -> int:
         return 0
     before = line.limit
     credit_line_change_limit(credit_line=line, limit=new_limit, reason=LIMIT_REASON)
+    event = line.events.filter(kind=CreditLineEvent.Kind.LIMIT_CHANGE).order_by("-id").first()
     LimitReduction.objects.create(
-        band_change=change, credit_line=line, policy=policy, limit_before=before, limit_after=new_limit
+        band_change=change, credit_line=line, policy=policy, limit_before=before, limit_after=new_limit, event=event
     )
     return 1
