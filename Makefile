@@ -38,4 +38,7 @@ lint: $(VENV)/.installed  ## ruff and makemigrations --check
 bench: $(VENV)/.installed  ## close-of-day benchmark (LOANS=100000 by default; needs Postgres)
 	$(PY) bench/close_day.py --loans $${LOANS:-100000}
 
-.PHONY: help install run test lint bench
+bench-scoring: $(VENV)/.installed  ## scoring (close of day step 3) benchmark (LOANS=100000 by default; needs Postgres)
+	$(PY) bench/scoring.py --loans $${LOANS:-100000}
+
+.PHONY: help install run test lint bench bench-scoring
