@@ -36,6 +36,20 @@ AS_OF = date(2026, 11, 20)
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/riskdesk_bench"
 
 
+def bench_environment(default_url: str, business_date: date) -> tuple[str, dict[str, str]]:
+    """Point this process and its children at the bench database, with the business date pinned."""
+    url = os.environ.get("BENCH_DATABASE_URL", default_url)
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "DJANGO_SETTINGS_MODULE": "riskdesk.settings",
+        "BUSINESS_DATE_OVERRIDE": business_date.isoformat(),
+    }
+    os.environ.update(env)
+    sys.path.insert(0, str(ROOT))
+    return url, env
+
+
 def manage(*args: str, env: dict[str, str]) -> None:
     subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True)
 
@@ -132,15 +146,7 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="keep an existing generated book (reopen AS_OF)")
     args = parser.parse_args()
 
-    url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "DJANGO_SETTINGS_MODULE": "riskdesk.settings",
-        "BUSINESS_DATE_OVERRIDE": (AS_OF + timedelta(days=1)).isoformat(),
-    }
-    os.environ.update(env)
-    sys.path.insert(0, str(ROOT))
+    url, env = bench_environment(DEFAULT_URL, AS_OF + timedelta(days=1))
     if not args.reuse:
         recreate_database(url)
         manage("migrate", "--verbosity", "0", env=env)

@@ -237,15 +237,7 @@ def main() -> None:
     parser.add_argument("--dispatch", type=int, default=2000, help="reminders per dispatcher run")
     args = parser.parse_args()
 
-    url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "DJANGO_SETTINGS_MODULE": "riskdesk.settings",
-        "BUSINESS_DATE_OVERRIDE": (AS_OF + timedelta(days=1)).isoformat(),
-    }
-    os.environ.update(env)
-    sys.path.insert(0, str(ROOT))
+    url, env = close_day.bench_environment(DEFAULT_URL, AS_OF + timedelta(days=1))
     close_day.recreate_database(url)
     close_day.manage("migrate", "--verbosity", "0", env=env)
     started = time.perf_counter()

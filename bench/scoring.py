@@ -477,15 +477,7 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="keep the generated and enriched book")
     args = parser.parse_args()
 
-    url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "DJANGO_SETTINGS_MODULE": "riskdesk.settings",
-        "BUSINESS_DATE_OVERRIDE": (AFTER + timedelta(days=1)).isoformat(),
-    }
-    os.environ.update(env)
-    sys.path.insert(0, str(ROOT))
+    url, env = close_day.bench_environment(DEFAULT_URL, AFTER + timedelta(days=1))
     if not args.reuse:
         close_day.recreate_database(url)
         close_day.manage("migrate", "--verbosity", "0", env=env)
