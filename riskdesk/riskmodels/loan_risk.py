@@ -16,7 +16,6 @@ from typing import Any
 import pandas as pd
 
 from riskdesk.core.jobs import last_done
-from riskdesk.core.models import JobRun
 from riskdesk.core.vocabulary import label
 from riskdesk.lending.models import CreditLineEvent, Loan
 from riskdesk.riskmodels import features
@@ -24,7 +23,6 @@ from riskdesk.riskmodels.models import (
     RISK_BANDS,
     LimitReduction,
     LoanScore,
-    ModelStatusChange,
     ModelVersion,
     ScoringNight,
 )
@@ -69,29 +67,11 @@ def reason_codes(loan: Loan) -> list[str]:
 def champion_on(day: date | None) -> ModelVersion | None:
     """The version that was champion when `day` was scored.
 
-    The night's lineup (ScoringNight) when it was recorded; for older nights, the last
-    promotion before that night's run finished; today's champion when no promotion is
-    recorded either (a version made champion outside the services, as tests and
-    benchmarks do).
+    The night's lineup (ScoringNight), which every night that scored anything has; today's
+    champion when `day` has none (a loan banded outside the step, as tests do).
     """
-    if day is None:
-        return champion()
-    night = ScoringNight.objects.filter(business_date=day).select_related("champion").first()
-    if night is not None:
-        return night.champion
-    finished = (
-        JobRun.objects.filter(step=SCORING_STEP_NAME, business_date=day).values_list("finished_at", flat=True).first()
-    )
-    if finished is not None:
-        promoted = (
-            ModelStatusChange.objects.filter(to_status=ModelVersion.Status.CHAMPION, at__lte=finished)
-            .select_related("model_version")
-            .order_by("-at", "-id")
-            .first()
-        )
-        if promoted is not None:
-            return promoted.model_version
-    return champion()
+    night = ScoringNight.objects.filter(business_date=day).select_related("champion").first() if day else None
+    return night.champion if night is not None else champion()
 
 
 def loan_risk(loan: Loan) -> LoanRisk | None:
