@@ -16,9 +16,10 @@ def days_between(later: str, earlier: str) -> str:
     return f"CAST(julianday({later}) - julianday({earlier}) AS INTEGER)"
 
 
-def date_param() -> str:
-    """A placeholder for a date parameter, typed on Postgres."""
-    return "%s::date" if is_postgres() else "%s"
+def date_param(name: str | None = None) -> str:
+    """A placeholder for a date parameter, typed on Postgres: positional, or named ("%(name)s")."""
+    placeholder = f"%({name})s" if name else "%s"
+    return f"{placeholder}::date" if is_postgres() else placeholder
 
 
 def money(expression: str) -> str:

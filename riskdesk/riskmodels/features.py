@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 from django.db import connection, transaction
 
-from riskdesk.core.sql import days_between, is_postgres
+from riskdesk.core.sql import date_param, days_between, is_postgres
 from riskdesk.core.vocabulary import label
 
 
@@ -146,10 +146,10 @@ def outcomes_frame(observation: date, *, lo: int | None = None, hi: int | None =
     sql = f"""
         WITH moves AS (
             SELECT h.loan_id,
-                   MAX(CASE WHEN h."on" <= {_date("d_short")} THEN t.min_dpd END) AS worst_short,
+                   MAX(CASE WHEN h."on" <= {date_param("d_short")} THEN t.min_dpd END) AS worst_short,
                    MAX(t.min_dpd) AS worst_long
             FROM lending_buckethistory h JOIN lending_bucket t ON t.code = h.to_bucket
-            WHERE h."on" > {_date("d")} AND h."on" <= {_date("d_long")} {_id_range("h.loan_id", lo, hi)}
+            WHERE h."on" > {date_param("d")} AND h."on" <= {date_param("d_long")} {_id_range("h.loan_id", lo, hi)}
             GROUP BY h.loan_id
         )
         SELECT s.loan_id,
@@ -162,7 +162,7 @@ def outcomes_frame(observation: date, *, lo: int | None = None, hi: int | None =
         FROM lending_loanmonthsnapshot s
         LEFT JOIN lending_bucket b ON b.code = s.bucket
         LEFT JOIN moves m ON m.loan_id = s.loan_id
-        WHERE s.month_end = {_date("d")} AND s.status = 'active' {in_range}
+        WHERE s.month_end = {date_param("d")} AND s.status = 'active' {in_range}
         ORDER BY s.loan_id
     """
     frame = read_frame(sql, params, text_columns=("segment",)).set_index("loan_id")
@@ -170,11 +170,6 @@ def outcomes_frame(observation: date, *, lo: int | None = None, hi: int | None =
     frame["segment"] = frame["segment"].astype(str)
     frame["bad"] = frame["bad"].astype(np.float64)  # NaN: not observable
     return frame
-
-
-def _date(name: str) -> str:
-    """A named date placeholder ("%(d)s", pyformat: Postgres and SQLite both take it), typed on Postgres."""
-    return f"%({name})s::date" if is_postgres() else f"%({name})s"
 
 
 def _id_range(column: str, lo: int | None, hi: int | None) -> str:
@@ -193,7 +188,7 @@ def _utc_date(timestamp: str) -> str:
 
 def _base_sql(base: str) -> str:
     """The base's loans at D with their state (dpd, bucket, outstanding principal) at D."""
-    d = _date("d")
+    d = date_param("d")
     if base == "tonight":
         return f"""
             SELECT l.id AS loan_id, l.borrower_id, l.credit_line_id, l.product_id, l.term, l.disbursed_on,
@@ -218,7 +213,7 @@ def _features_sql(
         "lo": lo,
         "hi": hi,
     }
-    d, d90, d365 = _date("d"), _date("d90"), _date("d365")
+    d, d90, d365 = date_param("d"), date_param("d90"), date_param("d365")
     loans_in = _id_range("{}", lo, hi)  # every per-loan table is read by the chunk's id range
     settled = "COALESCE(i.pi_settled_on, i.superseded_on)"
     still_late = f"({settled} IS NULL OR {settled} > {d})"

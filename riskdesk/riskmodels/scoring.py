@@ -42,7 +42,7 @@ from django.db.models import Max, Min, Sum
 from riskdesk.core.dates import is_month_end
 from riskdesk.core.jobs import RowCounts, Step, id_ranges
 from riskdesk.core.money import quantize_money
-from riskdesk.core.sql import is_postgres
+from riskdesk.core.sql import date_param, is_postgres
 from riskdesk.lending.models import CreditLine, CreditLineEvent, Loan
 from riskdesk.lending.services import credit_line_change_limit
 from riskdesk.riskmodels import monitoring
@@ -206,7 +206,7 @@ def _kept_for_history(day: date, frame: pd.DataFrame, lo: int, hi: int) -> np.nd
     """Which rows get a LoanScore: all at month end; else days past due or a case open at D."""
     if is_month_end(day):
         return np.ones(len(frame), dtype=bool)
-    d = _date_sql()
+    d = date_param()
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
@@ -225,7 +225,7 @@ def _write_loan_scores(
     """Replace the model's LoanScore rows of `day` in lo..hi by the kept rows (rerun-safe)."""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"DELETE FROM riskmodels_loanscore WHERE model_version_id = %s AND business_date = {_date_sql()} "
+            f"DELETE FROM riskmodels_loanscore WHERE model_version_id = %s AND business_date = {date_param()} "
             "AND loan_id BETWEEN %s AND %s",
             [model.version.pk, day, lo, hi],
         )
@@ -298,7 +298,7 @@ def _add_distribution(
     rows = [(feature, k, int(n)) for feature, k, n in rows if n]
     if not rows:
         return
-    values = ", ".join([f"({_date_sql()}, %s, %s, %s, %s)"] * len(rows))
+    values = ", ".join([f"({date_param()}, %s, %s, %s, %s)"] * len(rows))
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
@@ -352,7 +352,7 @@ def _write_champion(
         np.searchsorted(band_names, old_band[changed]).astype(np.int16),
     )
     _load_codes(band_names, [str(r) for r in reason_sets])
-    d = _date_sql()
+    d = date_param()
     differs = "IS DISTINCT FROM" if is_postgres() else "IS NOT"
     with connection.cursor() as cursor:
         cursor.execute(
@@ -479,10 +479,6 @@ def _copy_rows(table: str, columns: Sequence[str], rows: Iterator[tuple[Any, ...
         else:
             placeholders = ", ".join(["%s"] * len(columns))
             cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})", list(rows))
-
-
-def _date_sql() -> str:
-    return "%s::date" if is_postgres() else "%s"
 
 
 # -- actions from bands ------------------------------------------------------------------
