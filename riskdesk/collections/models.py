@@ -442,6 +442,43 @@ class Dispute(models.Model):
     created_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
 
 
+class Complaint(models.Model):
+    """A borrower's complaint about how they were collected: counted on the compliance page."""
+
+    class Category(models.TextChoices):
+        HARASSMENT = "harassment", "harassment or too many contacts"
+        THIRD_PARTY = "third_party", "third party contacted or told"
+        THREATS = "threats", "threats or abusive language"
+        WRONG_AMOUNT = "wrong_amount", "amount or fees disputed"
+        QUIET_HOURS = "quiet_hours", "contacted at night"
+        OTHER = "other"
+
+    class Status(models.TextChoices):
+        OPEN = "open"
+        RESOLVED = "resolved"
+
+    borrower = models.ForeignKey(Borrower, on_delete=models.PROTECT, related_name="complaints")
+    case = models.ForeignKey(Case, null=True, blank=True, on_delete=models.PROTECT, related_name="complaints")
+    channel = models.CharField(max_length=8, choices=Channel.choices, help_text="how the complaint arrived")
+    category = models.CharField(max_length=16, choices=Category.choices)
+    received_at = models.DateTimeField(db_index=True)
+    description = models.TextField()
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolution = models.CharField(max_length=200, blank=True)
+    created_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status="open", resolved_at__isnull=True) | Q(status="resolved", resolved_at__isnull=False),
+                name="complaint_resolved_has_date",
+            )
+        ]
+
+
 # -- arrangements and field visits -----------------------------------------------------
 
 

@@ -521,6 +521,14 @@ class PortfolioSnapshot(models.Model):
     outstanding_principal = money_field()
     overdue_amount = money_field()
     penalty_accrued = money_field()
+    # Loans of the row more than 0, 30 and 90 days past due, and their outstanding principal:
+    # the portfolio's DPD1+/30+/90+ whatever the admin's bucket boundaries are.
+    dpd1_loans = models.PositiveIntegerField(default=0)
+    dpd1_principal = money_field()
+    dpd30_loans = models.PositiveIntegerField(default=0)
+    dpd30_principal = money_field()
+    dpd90_loans = models.PositiveIntegerField(default=0)
+    dpd90_principal = money_field()
 
     class Meta:
         ordering = ["business_date", "product", "term", "origination_month", "bucket"]
