@@ -29,6 +29,11 @@ urlpatterns = [
     ),
     path("payments/<int:payment_id>/reverse/", lending.PaymentReverseApi.as_view(), name="api-payment-reverse"),
     path("grace-policies/", lending.GracePolicyListCreateApi.as_view(), name="api-grace-policies"),
+    path(
+        "grace-policies/simulate/",
+        lending.GracePolicySimulateApi.as_view(),
+        name="api-grace-policies-simulate",
+    ),
     path("incident-windows/", lending.IncidentWindowListCreateApi.as_view(), name="api-incident-windows"),
     path("operations/close-day/", CloseDayApi.as_view(), name="api-close-day"),
     path("operations/job-runs/", JobRunListApi.as_view(), name="api-job-runs"),

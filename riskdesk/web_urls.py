@@ -7,6 +7,8 @@ from django.urls import path
 
 from riskdesk import views
 from riskdesk.collections import views as collections_views
+from riskdesk.dashboards.views import activity as activity_views
+from riskdesk.dashboards.views import book as book_views
 from riskdesk.lending import views as lending_views
 from riskdesk.riskmodels import views as riskmodels_views
 
@@ -17,6 +19,14 @@ urlpatterns = [
     path("loans/", lending_views.loan_search, name="loan_search"),
     path("loans/<int:loan_id>/", lending_views.loan_detail, name="loan_detail"),
     path("operations/", views.operations, name="operations"),
+    # dashboards
+    path("dashboards/portfolio/", book_views.portfolio, name="dashboard_portfolio"),
+    path("dashboards/roll-rates/", book_views.roll_rates, name="dashboard_roll_rates"),
+    path("dashboards/vintages/", book_views.vintages, name="dashboard_vintages"),
+    path("dashboards/expected-loss/", book_views.expected_loss, name="dashboard_expected_loss"),
+    path("dashboards/collections/", activity_views.collections, name="dashboard_collections"),
+    path("dashboards/compliance/", activity_views.compliance, name="dashboard_compliance"),
+    path("grace-policies/preview/", lending_views.grace_preview, name="grace_preview"),
     path("operations/close-day/", views.close_day, name="close_day"),
     # scorecards
     path("models/", riskmodels_views.model_list, name="model_list"),

@@ -727,3 +727,7 @@ class IncidentWindowListCreateApi(APIView):
         data = validated(self.InputSerializer, request.data)
         window = services.incident_window_create(actor=request.user, **data)
         return Response(self.OutputSerializer(window).data, status=status.HTTP_201_CREATED)
+
+
+class GracePolicySimulateApi(APIView):
+    """What a draft grace policy or incident window would change (admin; to be built)."""

@@ -56,3 +56,8 @@ def loan_detail(request: HttpRequest, loan_id: int) -> HttpResponse:
             "quote_error": quote_error,
         },
     )
+
+
+def grace_preview(request: HttpRequest) -> HttpResponse:
+    """The admin's preview of a draft grace policy or incident window (to be built)."""
+    raise NotImplementedError
