@@ -98,6 +98,12 @@ urlpatterns = [
         collections.FieldVisitRecordApi.as_view(),
         name="api-field-visit-record",
     ),
+    path("complaints/", collections.ComplaintListCreateApi.as_view(), name="api-complaints"),
+    path(
+        "complaints/<int:complaint_id>/resolve/",
+        collections.ComplaintResolveApi.as_view(),
+        name="api-complaint-resolve",
+    ),
     path("contact-policies/", collections.ContactPolicyListCreateApi.as_view(), name="api-contact-policies"),
     path("reminders/", collections.ReminderListApi.as_view(), name="api-reminders"),
     path("bureau-exports/<str:month_end>/", collections.BureauExportApi.as_view(), name="api-bureau-export"),

@@ -21,6 +21,7 @@ from riskdesk.collections.models import (
     Agency,
     Case,
     CollectorProfile,
+    Complaint,
     ContactAttempt,
     ContactPolicy,
     MessageTemplate,
@@ -214,3 +215,14 @@ class CaseAdmin(ReadOnlyModelAdmin):
     list_filter = ("status", "stage", "queue")
     list_select_related = ("borrower", "queue")
     search_fields = ("=id", "=borrower__id")
+
+
+@admin.register(Complaint)
+class ComplaintAdmin(ReadOnlyModelAdmin):
+    """Complaints are recorded and resolved through the API's services, which write the audit rows."""
+
+    list_display = ("received_at", "borrower", "case", "channel", "category", "status", "resolved_at")
+    list_filter = ("status", "category", "channel")
+    list_select_related = ("borrower", "case")
+    date_hierarchy = "received_at"
+    search_fields = ("=id", "=borrower__id", "=case__id")

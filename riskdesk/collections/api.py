@@ -32,12 +32,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from riskdesk.collections import access, arrangements, bureau, cases, contact, fieldvisits, promises
+from riskdesk.collections import access, arrangements, bureau, cases, complaints, contact, fieldvisits, promises
 from riskdesk.collections.models import (
     Agency,
     Arrangement,
     Case,
     Channel,
+    Complaint,
     ContactAttempt,
     ContactPolicy,
     Dispute,
@@ -57,7 +58,7 @@ from riskdesk.core.errors import DomainError, NotFound
 from riskdesk.core.permissions import HasRole
 from riskdesk.core.roles import ADMIN, AGENCY, COLLECTOR, RISK_OFFICER, SUPERVISOR
 from riskdesk.lending.api import errors, money
-from riskdesk.lending.models import ContactPoint, EmergencyContact, Loan
+from riskdesk.lending.models import Borrower, ContactPoint, EmergencyContact, Loan
 
 User = get_user_model()
 
@@ -1121,3 +1122,110 @@ def month_end_date(value: str) -> date:
     if not is_month_end(day):
         raise serializers.ValidationError({"month_end": ["Use the last day of a month."]})
     return day
+
+
+# -- complaints ----------------------------------------------------------------------------------
+
+# Whoever takes the borrower's call may record a complaint; reading them all is for
+# those who answer for conduct (a collector sees their own cases, not the desk's complaints).
+RECORD_COMPLAINTS = HasRole(ADMIN, SUPERVISOR, COLLECTOR)
+READ_COMPLAINTS = HasRole(ADMIN, SUPERVISOR, RISK_OFFICER)
+
+
+class ComplaintOutputSerializer(serializers.ModelSerializer):
+    channel = serializers.CharField()
+    category = serializers.CharField()
+    status = serializers.CharField()
+
+    class Meta:
+        model = Complaint
+        fields = [
+            "id",
+            "borrower",
+            "case",
+            "channel",
+            "category",
+            "received_at",
+            "description",
+            "status",
+            "resolved_at",
+            "resolution",
+            "created_by",
+            "created_at",
+        ]
+
+
+class ComplaintListCreateApi(APIView):
+    """List complaints, newest first (supervisor, admin, risk officer); record one (collector, supervisor, admin)."""
+
+    pagination_class = PageNumberPagination
+
+    class FilterSerializer(serializers.Serializer):
+        status = serializers.ChoiceField(choices=Complaint.Status.choices, required=False)
+        category = serializers.ChoiceField(choices=Complaint.Category.choices, required=False)
+        borrower = serializers.IntegerField(min_value=1, required=False)
+        case = serializers.IntegerField(min_value=1, required=False)
+
+    class InputSerializer(serializers.Serializer):
+        borrower = RecordIdField(queryset=Borrower.objects.all())
+        case = serializers.IntegerField(min_value=1, required=False, allow_null=True, default=None)
+        channel = serializers.ChoiceField(choices=Channel.choices, help_text="how the complaint arrived")
+        category = serializers.ChoiceField(choices=Complaint.Category.choices)
+        received_at = serializers.DateTimeField(required=False, help_text="when it arrived; default now")
+        description = serializers.CharField(max_length=4000)
+
+    def get_permissions(self) -> list[HasRole]:
+        return [READ_COMPLAINTS if self.request.method in ("GET", "HEAD", "OPTIONS") else RECORD_COMPLAINTS]
+
+    @extend_schema(
+        operation_id="complaints_list",
+        parameters=[FilterSerializer],
+        responses={200: ComplaintOutputSerializer(many=True), **errors(400)},
+    )
+    def get(self, request: Request) -> Response:
+        filters = validated(self.FilterSerializer, request.query_params)
+        lookups = {(f"{k}_id" if k in ("borrower", "case") else k): v for k, v in filters.items()}
+        complaints_found = Complaint.objects.filter(**lookups).order_by("-received_at", "-id")
+        return paginated_response(
+            request=request, view=self, queryset=complaints_found, serializer_class=ComplaintOutputSerializer
+        )
+
+    @extend_schema(
+        operation_id="complaints_create",
+        request=InputSerializer,
+        responses={201: ComplaintOutputSerializer, **errors(400, 403, 404, 422)},
+    )
+    def post(self, request: Request) -> Response:
+        data = validated(self.InputSerializer, request.data)
+        # A case the caller cannot see is a 404, as everywhere in this API.
+        case = case_to_act_on(request, data["case"]) if data["case"] is not None else None
+        complaint = complaints.complaint_record(
+            borrower=data["borrower"],
+            case=case,
+            channel=data["channel"],
+            category=data["category"],
+            received_at=data.get("received_at") or timezone.now(),
+            description=data["description"],
+            actor=request.user,
+        )
+        return Response(ComplaintOutputSerializer(complaint).data, status=status.HTTP_201_CREATED)
+
+
+class ComplaintResolveApi(APIView):
+    """Resolve a complaint, saying how (supervisor, admin); 409 when it is already resolved."""
+
+    permission_classes = [SUPERVISE]
+
+    class InputSerializer(serializers.Serializer):
+        resolution = serializers.CharField(max_length=200)
+
+    @extend_schema(
+        operation_id="complaints_resolve",
+        request=InputSerializer,
+        responses={200: ComplaintOutputSerializer, **errors(400, 404, 409, 422)},
+    )
+    def post(self, request: Request, complaint_id: int) -> Response:
+        complaint = get_object_or_404(Complaint, pk=complaint_id)
+        data = validated(self.InputSerializer, request.data)
+        complaint = complaints.complaint_resolve(complaint=complaint, actor=request.user, **data)
+        return Response(ComplaintOutputSerializer(complaint).data)
