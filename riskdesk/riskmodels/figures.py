@@ -23,8 +23,8 @@ SOURCE_COLOURS = {"train": TRAINING, "oot": "#7c5cc4", "live": LATEST}
 METRIC_DASH = {"auc": "solid", "ks": "dash", "gini": "dot"}
 
 
-def _layout(fig: go.Figure, *, title: str, x: str, y: str, percent_y: bool = False) -> go.Figure:
-    """The desk's look: title top left, a short legend top right, light grid."""
+def desk_layout(fig: go.Figure, *, title: str, x: str, y: str, percent_y: bool = False) -> go.Figure:
+    """The desk's look (every app's charts share it): title top left, a short legend top right, light grid."""
     fig.update_layout(
         title={"text": title, "x": 0, "font": {"size": 14}},
         xaxis_title=x,
@@ -52,7 +52,7 @@ def score_distribution_figure(frame: pd.DataFrame) -> go.Figure:
         ]
     )
     fig.update_layout(barmode="group")
-    return _layout(fig, title=_("Score distribution"), x=_("score (points)"), y=_("share of loans"), percent_y=True)
+    return desk_layout(fig, title=_("Score distribution"), x=_("score (points)"), y=_("share of loans"), percent_y=True)
 
 
 def psi_figure(frame: pd.DataFrame) -> go.Figure:
@@ -76,7 +76,7 @@ def psi_figure(frame: pd.DataFrame) -> go.Figure:
         )
     top = max([PSI_ACT * 1.2, *frame["psi"].dropna().tolist()]) if len(frame) else PSI_ACT * 1.2
     fig.update_yaxes(range=[0, top * 1.05])
-    return _layout(fig, title=_("Score stability (PSI) by night"), x=_("business date"), y="PSI")
+    return desk_layout(fig, title=_("Score stability (PSI) by night"), x=_("business date"), y="PSI")
 
 
 def discrimination_figure(frame: pd.DataFrame) -> go.Figure:
@@ -96,7 +96,7 @@ def discrimination_figure(frame: pd.DataFrame) -> go.Figure:
                 )
             )
     fig.update_yaxes(range=[0, 1])
-    _layout(fig, title=_("Discrimination by observation month"), x="", y="")
+    desk_layout(fig, title=_("Discrimination by observation month"), x="", y="")
     # Nine entries: the legend goes under the plot, in three rows of one sample each.
     fig.update_layout(height=380, legend={"x": 0, "xanchor": "left", "y": -0.12, "yanchor": "top"})
     return fig
@@ -131,7 +131,24 @@ def calibration_figure(frame: pd.DataFrame) -> go.Figure:
     # scattermode "group" puts each observed marker over its own sample's bar.
     fig.update_layout(barmode="group", scattermode="group")
     fig.update_xaxes(categoryorder="category ascending")
-    return _layout(fig, title=_("Calibration by band"), x=_("band"), y=_("bad rate"), percent_y=True)
+    return desk_layout(fig, title=_("Calibration by band"), x=_("band"), y=_("bad rate"), percent_y=True)
+
+
+def no_data_figure(*, title: str, x: str = "", y: str = "") -> go.Figure:
+    """An empty chart in the desk's look saying there is nothing to draw, rather than failing or blank axes."""
+    fig = go.Figure()
+    fig.add_annotation(
+        text=_("No data for these filters"),
+        x=0.5,
+        y=0.5,
+        xref="paper",
+        yref="paper",
+        showarrow=False,
+        font={"size": 14, "color": TRAINING},
+    )
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return desk_layout(fig, title=title, x=x, y=y)
 
 
 def figure_html(fig: go.Figure, div_id: str) -> str:
