@@ -15,6 +15,7 @@ from riskdesk.core import roles
 from riskdesk.core.access import role_required
 from riskdesk.core.errors import DomainError
 from riskdesk.core.jobs import last_closed_day
+from riskdesk.core.models import JobRun
 from riskdesk.lending.web_selectors import recent_job_runs
 
 
@@ -27,15 +28,20 @@ def home(request: HttpRequest) -> HttpResponse:
         return redirect("collections_team")
     if roles.has_role(request.user, roles.COLLECTOR, roles.AGENCY):
         return redirect("collections_queue")
+    if roles.has_role(request.user, roles.RISK_OFFICER):
+        return redirect("dashboard_portfolio")
     return redirect("loan_search")
 
 
 @role_required(roles.ADMIN, roles.RISK_OFFICER)
 def operations(request: HttpRequest) -> HttpResponse:
+    """The nights' job runs; while one runs, static/js/operations.js follows it through the job-runs API."""
+    job_days = recent_job_runs(days=14)
+    any_running = any(run.status == JobRun.Status.RUNNING for _, runs in job_days for run in runs)
     return render(
         request,
         "operations.html",
-        {"job_days": recent_job_runs(days=14), "last_closed_day": last_closed_day()},
+        {"job_days": job_days, "last_closed_day": last_closed_day(), "any_running": any_running},
     )
 
 

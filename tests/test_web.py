@@ -40,7 +40,7 @@ def test_login_page_renders(client: Client, db: None) -> None:
     ("role", "target"),
     [
         ("admin", "operations"),
-        ("risk_officer", "loan_search"),
+        ("risk_officer", "dashboard_portfolio"),
         ("collections_supervisor", "collections_team"),
         ("collector", "collections_queue"),
     ],
@@ -203,3 +203,89 @@ def test_language_switch_renders_chinese(users: dict[str, User]) -> None:
     body = response.content.decode()
     assert '<html lang="zh-hans">' in body
     assert "贷款" in body and "退出" in body
+
+
+# -- landing, navigation and the operations page's progress (issue 5) ---------------------------
+
+
+def _running_night() -> None:
+    """A night half way through: lending done in 1.5 s, scoring running at 3 of 8 chunks."""
+    from riskdesk.core.models import JobRun
+
+    night = date(2026, 11, 22)
+    JobRun.objects.create(step="lending", business_date=night, status="done", duration_ms=1500, rows={"loans": 12})
+    JobRun.objects.create(step="scoring", business_date=night, status="running", chunks_total=8, chunks_done=3)
+
+
+@pytest.mark.parametrize(
+    ("role", "target"),
+    [
+        ("admin", "dashboard_portfolio"),
+        ("risk_officer", "dashboard_portfolio"),
+        ("collections_supervisor", "dashboard_collections"),
+    ],
+)
+def test_the_dashboards_entry_leads_each_role_to_its_first_dashboard(
+    users: dict[str, User], role: str, target: str
+) -> None:
+    page = client_for(users[role]).get(reverse("loan_search")).content.decode()
+    assert f'<a href="{reverse(target)}"' in page
+
+
+def test_a_collector_has_no_dashboards_entry(users: dict[str, User]) -> None:
+    page = client_for(users["collector"]).get(reverse("collections_queue")).content.decode()
+    assert "/dashboards/" not in page
+
+
+def test_operations_shows_durations_readably(users: dict[str, User]) -> None:
+    _running_night()
+    page = client_for(users["risk_officer"]).get(reverse("operations")).content.decode()
+    assert '<td class="num duration" title="1500 ms">1.5 s</td>' in page
+
+
+@pytest.mark.parametrize(
+    ("milliseconds", "words"),
+    [
+        (None, "—"),
+        (850, "850 ms"),
+        (12_340, "12.3 s"),
+        (59_960, "1 min 00 s"),
+        (245_000, "4 min 05 s"),
+        (3_720_000, "1 h 02 min"),
+    ],
+)
+def test_durations_read_in_the_largest_fitting_unit(milliseconds: int | None, words: str) -> None:
+    from riskdesk.core.templatetags.desk import duration
+
+    assert duration(milliseconds) == words
+
+
+def test_operations_follows_a_running_job_by_polling_the_job_runs_api(users: dict[str, User]) -> None:
+    _running_night()
+    page = client_for(users["admin"]).get(reverse("operations")).content.decode()
+    assert 'data-poll-url="/api/v1/operations/job-runs/"' in page
+    assert 'data-status="running"' in page
+    assert 'id="ops-live" class="muted small ops-live" role="status"' in page  # shown, not hidden
+    assert '<noscript><meta http-equiv="refresh" content="5"></noscript>' in page
+    assert "js/operations.js" in page
+
+
+def test_operations_does_not_refresh_when_nothing_runs(users: dict[str, User]) -> None:
+    from riskdesk.core.models import JobRun
+
+    JobRun.objects.create(step="lending", business_date=date(2026, 11, 22), status="done", duration_ms=10)
+    page = client_for(users["admin"]).get(reverse("operations")).content.decode()
+    assert 'http-equiv="refresh"' not in page
+    assert 'ops-live" hidden' in page
+
+
+def test_the_job_runs_api_answers_the_web_session_with_the_running_progress(users: dict[str, User]) -> None:
+    _running_night()
+    response = client_for(users["risk_officer"]).get("/api/v1/operations/job-runs/")
+    assert response.status_code == 200
+    running = [run for run in response.json()["results"] if run["status"] == "running"]
+    assert [(run["step"], run["chunks_done"], run["chunks_total"]) for run in running] == [("scoring", 3, 8)]
+
+
+def test_the_job_runs_api_refuses_a_collectors_session(users: dict[str, User]) -> None:
+    assert client_for(users["collector"]).get("/api/v1/operations/job-runs/").status_code == 403

@@ -87,3 +87,19 @@ def pii(context: template.Context, value: str, kind: str) -> str:
 @register.filter
 def progress_pct(run: Any) -> int:
     return round(run.progress * 100)
+
+
+@register.filter
+def duration(milliseconds: int | None) -> str:
+    """A job's duration for a reader: 850 ms, 12.3 s, 4 min 05 s, 1 h 02 min (static/js/operations.js agrees)."""
+    if milliseconds is None or milliseconds == "":
+        return "—"
+    ms = int(milliseconds)
+    if ms < 1000:
+        return f"{ms} ms"
+    if ms < 59_950:
+        return f"{ms / 1000:.1f} s"
+    seconds = round(ms / 1000)
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
