@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -74,9 +75,32 @@ class GraceBook:
     """The grace policies and incident windows of one product, loaded once."""
 
     def __init__(self, product_id: int) -> None:
+        self.product_id = product_id
         self.product_policies = list(GracePolicy.objects.filter(product_id=product_id).order_by("effective_from"))
         self.defaults = list(GracePolicy.objects.filter(product__isnull=True).order_by("effective_from"))
         self.windows = list(IncidentWindow.objects.filter(Q(product_id=product_id) | Q(product__isnull=True)))
+
+    def with_policy(self, policy: GracePolicy) -> GraceBook:
+        """This book with an unsaved `policy` version added, replacing its scope's versions from its date on.
+
+        The grace-policy preview replays the past as if a draft had been in force from
+        `policy.effective_from`: the versions it would have superseded drop out. A version
+        of another product changes nothing here.
+        """
+        book = copy.copy(self)
+        if policy.product_id is None:
+            book.defaults = [p for p in self.defaults if p.effective_from < policy.effective_from] + [policy]
+        elif policy.product_id == self.product_id:
+            kept = [p for p in self.product_policies if p.effective_from < policy.effective_from]
+            book.product_policies = kept + [policy]
+        return book
+
+    def with_window(self, window: IncidentWindow) -> GraceBook:
+        """This book with an unsaved incident `window` added (if it covers this book's product)."""
+        book = copy.copy(self)
+        if window.product_id in (None, self.product_id):
+            book.windows = [*self.windows, window]
+        return book
 
     def policy_on(self, due: date) -> GracePolicy | None:
         """The version in force on `due`: the product's own, else the default for all products."""
@@ -121,9 +145,11 @@ def installment_status(inst: Installment, on: date) -> str:
     return "partly_paid" if (inst.principal_paid or inst.interest_paid) else "scheduled"
 
 
-def installments_for(loan: Loan, lines: list[schedule.ScheduleLine]) -> list[engine.InstallmentState]:
-    """Schedule lines as engine installments, each with the grace terms of its due date."""
-    book = GraceBook(loan.product_id)
+def installments_for(
+    loan: Loan, lines: list[schedule.ScheduleLine], book: GraceBook | None = None
+) -> list[engine.InstallmentState]:
+    """Schedule lines as engine installments, each with the grace terms of its due date (from `book`)."""
+    book = book or GraceBook(loan.product_id)
     states = []
     for line in lines:
         grace = book.terms_for(line.due_date)
@@ -142,16 +168,20 @@ def installments_for(loan: Loan, lines: list[schedule.ScheduleLine]) -> list[eng
     return states
 
 
-def original_schedule(loan: Loan) -> list[engine.InstallmentState]:
-    """The loan's schedule at origination, with the grace terms in force on each due date."""
-    lines = schedule.build_schedule(
+def schedule_lines(loan: Loan) -> list[schedule.ScheduleLine]:
+    """The loan's schedule at origination, without grace terms."""
+    return schedule.build_schedule(
         principal=loan.principal,
         method=loan.method,
         term=loan.term,
         disbursed_on=loan.disbursed_on,
         daily_rate=loan.daily_rate,
     )
-    return installments_for(loan, lines)
+
+
+def original_schedule(loan: Loan) -> list[engine.InstallmentState]:
+    """The loan's schedule at origination, with the grace terms in force on each due date."""
+    return installments_for(loan, schedule_lines(loan))
 
 
 def posted_payment_events(payments: list[Payment]) -> list[engine.PaymentEvent]:

@@ -640,6 +640,28 @@ def _schedule_totals(loan: Loan) -> dict[str, Any]:
 # -- grace policies and incident windows -------------------------------------------
 
 
+def grace_policy_check(rules: dict[str, Any]) -> None:
+    """Refuse rules no policy version may hold (the preview checks a draft the same way)."""
+    if not 0 <= rules.get("grace_days", 3) <= 30:
+        raise DomainError("invalid_grace_days", "Grace days must be between 0 and 30.", field="grace_days")
+    if rules.get("penalty_start", GracePolicy.PenaltyStart.DUE_DATE) not in GracePolicy.PenaltyStart.values:
+        raise DomainError(
+            "invalid_penalty_start", "Penalty counts from 'due_date' or 'grace_end'.", field="penalty_start"
+        )
+    if rules.get("arrears_tolerance", Decimal("0")) < 0:
+        raise DomainError("invalid_tolerance", "The arrears tolerance cannot be negative.", field="arrears_tolerance")
+
+
+def incident_window_check(*, start: date, end: date, extra_grace_days: int) -> None:
+    """Refuse a window no incident may have (the preview checks a draft the same way)."""
+    if end < start:
+        raise DomainError("invalid_window", "The window ends before it starts.", field="end")
+    if not 1 <= extra_grace_days <= 30:
+        raise DomainError(
+            "invalid_extra_grace_days", "Extra grace days must be between 1 and 30.", field="extra_grace_days"
+        )
+
+
 @transaction.atomic
 def grace_policy_create(
     *, product: Product | None, effective_from: date, actor: Actor = None, **rules: Any
@@ -654,14 +676,7 @@ def grace_policy_create(
         raise Conflict(
             "policy_version_exists", "A version with this effective date already exists.", field="effective_from"
         )
-    if not 0 <= rules.get("grace_days", 3) <= 30:
-        raise DomainError("invalid_grace_days", "Grace days must be between 0 and 30.", field="grace_days")
-    if rules.get("penalty_start", GracePolicy.PenaltyStart.DUE_DATE) not in GracePolicy.PenaltyStart.values:
-        raise DomainError(
-            "invalid_penalty_start", "Penalty counts from 'due_date' or 'grace_end'.", field="penalty_start"
-        )
-    if rules.get("arrears_tolerance", Decimal("0")) < 0:
-        raise DomainError("invalid_tolerance", "The arrears tolerance cannot be negative.", field="arrears_tolerance")
+    grace_policy_check(rules)
     policy = GracePolicy.objects.create(
         product=product, effective_from=effective_from, created_by=user_or_none(actor), **rules
     )
@@ -681,12 +696,7 @@ def incident_window_create(
 
     Loans with such an installment are replayed, so a penalty the outage caused is removed.
     """
-    if end < start:
-        raise DomainError("invalid_window", "The window ends before it starts.", field="end")
-    if not 1 <= extra_grace_days <= 30:
-        raise DomainError(
-            "invalid_extra_grace_days", "Extra grace days must be between 1 and 30.", field="extra_grace_days"
-        )
+    incident_window_check(start=start, end=end, extra_grace_days=extra_grace_days)
     if not reason.strip():
         raise DomainError("reason_required", "Say why the window is declared.", field="reason")
     overlapping = IncidentWindow.objects.filter(start__lte=end, end__gte=start)
