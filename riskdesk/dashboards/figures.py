@@ -1,0 +1,216 @@
+"""The book pages' charts: pure functions, a DataFrame in, a plotly Figure out.
+
+No ORM here: riskdesk.dashboards.book builds the frames from the aggregates. Every
+function answers an empty frame with the desk's "no data" figure, never an error. The
+look is the desk's (riskmodels.figures.desk_layout); words go through gettext.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+from django.utils.translation import gettext as _
+
+from riskdesk.core.vocabulary import label
+from riskdesk.riskmodels.figures import INK, desk_layout, no_data_figure
+
+LEVEL_COLOURS = {"dpd1": "#d9a02b", "dpd30": "#d9622b", "dpd90": "#a12b2b"}
+STAGE_COLOURS = {1: "#6c9bd2", 2: "#d9822b", 3: "#a12b2b"}
+# Buckets from current to worst: blue through amber to dark red; ways out of the book grey.
+BUCKET_PALETTE = ["#4a7fb5", "#e3c35a", "#e0a340", "#d9822b", "#cc5f2a", "#b8452a", "#a12b2b", "#6e1a1a"]
+OUT_OF_BOOK_COLOURS = {"paid_off": "#9aa5b1", "written_off": "#3e4c59"}
+
+
+def _levels() -> dict[str, str]:
+    return {"dpd1": _("DPD1+"), "dpd30": _("DPD30+"), "dpd90": _("DPD90+")}
+
+
+def dpd_ratio_trend_figure(trend: pd.DataFrame, *, basis: str) -> go.Figure:
+    """DPD1+/30+/90+ as a share of the book by business date (columns business_date, dpd*_<basis>_ratio).
+
+    `basis`: "balance" (share of outstanding principal) or "count" (share of loans).
+    """
+    title = _("Delinquency by balance") if basis == "balance" else _("Delinquency by count")
+    y = _("share of outstanding principal") if basis == "balance" else _("share of loans")
+    if trend.empty:
+        return no_data_figure(title=title, x=_("business date"), y=y)
+    fig = go.Figure(
+        [
+            go.Scatter(
+                name=name,
+                x=trend["business_date"],
+                y=trend[f"{level}_{basis}_ratio"],
+                mode="lines",
+                line={"color": LEVEL_COLOURS[level], "width": 2},
+            )
+            for level, name in _levels().items()
+        ]
+    )
+    desk_layout(fig, title=title, x=_("business date"), y=y)
+    fig.update_yaxes(rangemode="tozero", tickformat=".1%")
+    return fig
+
+
+def bucket_colours(order: list[str]) -> dict[str, str]:
+    """A colour per bucket code in `order`, current first; paid off and written off in greys."""
+    codes = [code for code in order if code not in OUT_OF_BOOK_COLOURS]
+    colours = {code: BUCKET_PALETTE[min(i, len(BUCKET_PALETTE) - 1)] for i, code in enumerate(codes)}
+    return {**colours, **OUT_OF_BOOK_COLOURS}
+
+
+def bucket_mix_figure(mix: pd.DataFrame, *, order: list[str]) -> go.Figure:
+    """Each bucket's share of outstanding principal by business date, stacked (columns business_date, bucket, outstanding_principal)."""
+    title = _("Bucket mix by balance")
+    if mix.empty:
+        return no_data_figure(title=title, x=_("business date"), y=_("share of outstanding principal"))
+    colours = bucket_colours(order)
+    present = [b for b in order if b in set(mix["bucket"])] + sorted(set(mix["bucket"]) - set(order))
+    fig = go.Figure()
+    for bucket in present:
+        rows = mix[mix["bucket"] == bucket]
+        fig.add_trace(
+            go.Scatter(
+                name=str(label(bucket)),
+                x=rows["business_date"],
+                y=rows["outstanding_principal"].astype(float),
+                mode="lines",
+                stackgroup="mix",
+                groupnorm="fraction",
+                line={"width": 0.5, "color": colours.get(bucket, INK)},
+            )
+        )
+    desk_layout(fig, title=title, x=_("business date"), y=_("share of outstanding principal"), percent_y=True)
+    fig.update_yaxes(range=[0, 1])
+    return fig
+
+
+def transition_heatmap_figure(matrix: pd.DataFrame, *, measure: str, month: str = "") -> go.Figure:
+    """The transition matrix as a heatmap: rows the bucket at the earlier month end, cells the row's share.
+
+    `matrix`: from-bucket index, to-bucket columns, shares (book.transition_matrix);
+    `measure`: "balance" or "loans", for the title.
+    """
+    by = _("by balance") if measure == "balance" else _("by count")
+    title = _("Roll rates %(by)s, month ending %(month)s") % {"by": by, "month": month} if month else by
+    x, y = _("bucket at month end"), _("bucket a month before")
+    if matrix.empty:
+        return no_data_figure(title=title, x=x, y=y)
+    values = matrix.to_numpy()
+    text = [[f"{v:.1%}" if v == v and v > 0 else "" for v in row] for row in values]
+    fig = go.Figure(
+        go.Heatmap(
+            z=values,
+            x=[str(label(c)) for c in matrix.columns],
+            y=[str(label(r)) for r in matrix.index],
+            text=text,
+            texttemplate="%{text}",
+            colorscale=[[0, "#ffffff"], [0.05, "#e6eef6"], [0.4, "#d9822b"], [1, "#a12b2b"]],
+            zmin=0,
+            zmax=1,
+            colorbar={"tickformat": ".0%", "thickness": 10},
+            hovertemplate="%{y} → %{x}: %{z:.2%}<extra></extra>",
+            xgap=1,
+            ygap=1,
+        )
+    )
+    desk_layout(fig, title=title, x=x, y=y)
+    fig.update_yaxes(autorange="reversed", gridcolor=None)
+    fig.update_layout(height=360)
+    return fig
+
+
+def flow_rate_figure(flows: pd.DataFrame) -> go.Figure:
+    """The flow rate of each step current -> M1 -> ... -> write-off (columns from_bucket, to_bucket, rate)."""
+    title = _("Flow rates")
+    if flows.empty or flows["rate"].isna().all():
+        return no_data_figure(title=title, x=_("step"), y=_("share of balance rolling on"))
+    steps = [f"{label(f)} → {label(t)}" for f, t in zip(flows["from_bucket"], flows["to_bucket"], strict=True)]
+    rates = flows["rate"]
+    fig = go.Figure(
+        go.Bar(
+            x=steps,
+            y=rates,
+            text=[f"{r:.1%}" if r == r else "—" for r in rates],
+            textposition="outside",
+            marker_color="#d9822b",
+            cliponaxis=False,
+        )
+    )
+    desk_layout(fig, title=title, x=_("step"), y=_("share of balance rolling on"), percent_y=True)
+    fig.update_yaxes(range=[0, max(1.0, float(rates.max(skipna=True) or 0)) * 1.1])
+    return fig
+
+
+def vintage_figure(curves: pd.DataFrame, *, column: str, title: str) -> go.Figure:
+    """One curve per origination month: `column` (a cumulative share) against months on book.
+
+    Columns origination_month, months_on_book and `column`; the newest vintages are drawn
+    darkest, so the eye finds whether recent lending is worse.
+    """
+    x, y = _("months on book"), _("cumulative share")
+    if curves.empty:
+        return no_data_figure(title=title, x=x, y=y)
+    vintages = sorted(set(curves["origination_month"]))
+    fig = go.Figure()
+    for i, month in enumerate(vintages):
+        rows = curves[curves["origination_month"] == month]
+        weight = (i + 1) / len(vintages)
+        fig.add_trace(
+            go.Scatter(
+                name=month.strftime("%Y-%m"),
+                x=rows["months_on_book"],
+                y=rows[column],
+                mode="lines",
+                line={"width": 1.5, "color": f"rgba(47, 93, 138, {0.25 + 0.75 * weight:.2f})"},
+            )
+        )
+    desk_layout(fig, title=title, x=x, y=y, percent_y=True)
+    fig.update_yaxes(rangemode="tozero", tickformat=".1%")
+    # Many vintages: the legend goes to the right, scrollable, rather than over the plot.
+    fig.update_layout(height=380, legend={"orientation": "v", "x": 1.02, "xanchor": "left", "y": 1, "yanchor": "top"})
+    return fig
+
+
+def _stage_name(stage: int) -> str:
+    return _("stage %(stage)d") % {"stage": stage}
+
+
+def ecl_by_product_figure(by_product: pd.DataFrame) -> go.Figure:
+    """ECL by product, stacked by stage (columns product, stage, ecl)."""
+    title, x, y = _("Expected loss by product and stage"), _("product"), _("ECL")
+    if by_product.empty:
+        return no_data_figure(title=title, x=x, y=y)
+    fig = go.Figure()
+    for stage in (1, 2, 3):
+        rows = by_product[by_product["stage"] == stage]
+        fig.add_trace(
+            go.Bar(
+                name=_stage_name(stage),
+                x=rows["product"],
+                y=rows["ecl"].astype(float),
+                marker_color=STAGE_COLOURS[stage],
+            )
+        )
+    fig.update_layout(barmode="stack")
+    return desk_layout(fig, title=title, x=x, y=y)
+
+
+def ecl_trend_figure(trend: pd.DataFrame) -> go.Figure:
+    """ECL by business date, stacked by stage (columns business_date, stage, ecl)."""
+    title, x, y = _("Expected loss over time"), _("business date"), _("ECL")
+    if trend.empty:
+        return no_data_figure(title=title, x=x, y=y)
+    fig = go.Figure()
+    for stage in (1, 2, 3):
+        rows = trend[trend["stage"] == stage]
+        fig.add_trace(
+            go.Scatter(
+                name=_stage_name(stage),
+                x=rows["business_date"],
+                y=rows["ecl"].astype(float),
+                mode="lines",
+                stackgroup="ecl",
+                line={"width": 0.5, "color": STAGE_COLOURS[stage]},
+            )
+        )
+    return desk_layout(fig, title=title, x=x, y=y)
