@@ -27,6 +27,10 @@ run: $(VENV)/.installed  ## migrate SQLite, seed the demo book once, serve on ht
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 test: $(VENV)/.installed  ## the whole suite: Postgres and Redis when they answer (required with CI=true)
+	@# The browser tests drive Debian's chromium: installed here when missing and apt-get can.
+	@test -x /usr/bin/chromium || ! command -v apt-get >/dev/null || \
+	  { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } || \
+	  echo "chromium not installed: the browser tests skip (and fail with CI=true)"
 	@exports="$$($(PY) scripts/test_services.py)" && eval "$$exports" && \
 	  $(PY) -m pytest $(PYTEST_ARGS)
 
@@ -38,7 +42,10 @@ lint: $(VENV)/.installed  ## ruff and makemigrations --check
 bench: $(VENV)/.installed  ## close-of-day benchmark (LOANS=100000 by default; needs Postgres)
 	$(PY) bench/close_day.py --loans $${LOANS:-100000}
 
+bench-dashboards: $(VENV)/.installed  ## dashboard pages' server time (LOANS=100000 by default; needs Postgres)
+	$(PY) bench/dashboards.py --loans $${LOANS:-100000}
+
 bench-scoring: $(VENV)/.installed  ## scoring (close of day step 3) benchmark (LOANS=100000 by default; needs Postgres)
 	$(PY) bench/scoring.py --loans $${LOANS:-100000}
 
-.PHONY: help install run test lint bench bench-scoring
+.PHONY: help install run test lint bench bench-scoring bench-dashboards

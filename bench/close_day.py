@@ -80,9 +80,9 @@ print(json.dumps({{"seconds": elapsed, "peak_rss_mb": resource.getrusage(resourc
 """
 
 
-def close_in_child(env: dict[str, str]) -> dict[str, object]:
+def close_in_child(env: dict[str, str], as_of: date = AS_OF) -> dict[str, object]:
     out = subprocess.run(
-        [sys.executable, "-c", CLOSE_AND_MEASURE.format(as_of=AS_OF.isoformat())],
+        [sys.executable, "-c", CLOSE_AND_MEASURE.format(as_of=as_of.isoformat())],
         cwd=ROOT,
         env=env,
         check=True,
