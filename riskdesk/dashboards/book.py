@@ -284,7 +284,7 @@ def lgd_settings(day: date) -> pd.DataFrame:
     )
     in_force: dict[str, dict[str, Any]] = {}
     for row in rows:
-        in_force.setdefault(row["product__code"] or "", row)
+        in_force.setdefault(row["product__code"] or "", {**row, "product__code": row["product__code"] or ""})
     frame = _frame(in_force.values(), ["product__code", "effective_from", "lgd"])
     return frame.rename(columns={"product__code": "product"})
 

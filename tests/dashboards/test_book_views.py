@@ -16,6 +16,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from riskdesk.core.models import ClosedDay
+from riskdesk.dashboards.models import ExpectedLossDay, LossGivenDefault, RollRateMonth, VintagePoint
 from riskdesk.lending.models import PortfolioSnapshot, Product
 from tests.conftest import client_for
 
@@ -165,3 +166,171 @@ def test_portfolio_without_snapshots_shows_the_no_data_state(officer: Client) ->
     assert response.status_code == 200
     assert response.context["headline"]["outstanding_principal"] == Decimal("0.00")
     assert "No data for these filters" in response.content.decode()
+
+
+SEP, OCT = date(2026, 9, 30), date(2026, 10, 31)
+
+
+def roll(month_end: date, product: Product, frm: str, to: str, loans: int, balance: str) -> None:
+    RollRateMonth.objects.create(
+        month_end=month_end,
+        product=product,
+        term=12,
+        origination_month=JAN,
+        from_bucket=frm,
+        to_bucket=to,
+        loans=loans,
+        balance=Decimal(balance),
+    )
+
+
+@pytest.fixture
+def rolls(product: Product, other: Product) -> None:
+    """Two month ends of transitions; October's M0 row splits 9 loans current / 1 to M1."""
+    ClosedDay.objects.create(business_date=D2)
+    roll(OCT, product, "M0", "M0", 9, "9000.00")
+    roll(OCT, product, "M0", "M1", 1, "1000.00")
+    roll(OCT, product, "M1", "M2", 1, "500.00")
+    roll(OCT, product, "M1", "paid_off", 1, "1500.00")
+    roll(OCT, other, "M0", "M1", 2, "1000.00")
+    roll(SEP, product, "M0", "M1", 3, "3000.00")
+    roll(SEP, product, "M0", "M0", 1, "1000.00")
+
+
+def test_roll_rates_show_the_latest_month_end_in_range(officer: Client, rolls: None) -> None:
+    response = officer.get(url("roll-rates", "product=jiebei&from=2026-09-01&to=2026-11-20"))
+    assert response.status_code == 200
+    assert response.context["shown_month"] == OCT
+    transitions = response.context["transitions"]
+    assert list(transitions.columns[:5]) == ["month_end", "from_bucket", "to_bucket", "loans", "balance"]
+    cell = transitions[(transitions["from_bucket"] == "M0") & (transitions["to_bucket"] == "M1")]
+    assert (int(cell["loans"].iloc[0]), cell["balance"].iloc[0]) == (1, Decimal("1000.00"))
+
+
+def test_roll_rates_month_selector_picks_a_month_end(officer: Client, rolls: None) -> None:
+    response = officer.get(url("roll-rates", "product=jiebei&from=2026-09-01&to=2026-11-20&month=2026-09"))
+    assert response.context["shown_month"] == SEP
+    assert sorted(zip(response.context["transitions"]["to_bucket"], response.context["transitions"]["loans"])) == [
+        ("M0", 1),
+        ("M1", 3),
+    ]
+
+
+def test_roll_rates_month_outside_the_range_is_a_400(officer: Client, rolls: None) -> None:
+    response = officer.get(url("roll-rates", "from=2026-10-01&to=2026-11-20&month=2026-09"))
+    assert response.status_code == 400
+    assert "month: No roll rates for month ending in 2026-09" in response.content.decode()
+
+
+def test_flow_rates_pool_the_range_and_imply_a_loss(officer: Client, rolls: None, product: Product) -> None:
+    # Given today's current (M0) balance for jiebei
+    snapshot(D2, product, 12, JAN, "M0", 20, "20000.00")
+    response = officer.get(url("roll-rates", "product=jiebei&from=2026-09-01&to=2026-11-20"))
+    flows = response.context["flows"].set_index("from_bucket")
+    # M0 -> M1 pooled over September and October: (1000 + 3000) / (10000 + 4000)
+    assert (flows.loc["M0", "rolled"], flows.loc["M0", "balance"]) == (Decimal("4000.00"), Decimal("14000.00"))
+    assert flows.loc["M1", "rate"] == pytest.approx(0.25)
+    # M2 onwards had no balance: the chain is unknown, no loss is implied
+    assert response.context["implied_loss"] is None
+
+
+def test_roll_rates_csv_keeps_the_month_shown(officer: Client, rolls: None) -> None:
+    query = "product=jiebei&from=2026-09-01&to=2026-11-20&month=2026-09"
+    page = officer.get(url("roll-rates", query))
+    assert "?" + f"{query}&export=transitions".replace("&", "&amp;") in page.content.decode()
+    rows = read_csv(officer.get(url("roll-rates", query + "&export=transitions")))
+    assert rows == [
+        ["month_end", "from_bucket", "to_bucket", "loans", "balance"],
+        ["2026-09-30", "M0", "M0", "1", "1000.00"],
+        ["2026-09-30", "M0", "M1", "3", "3000.00"],
+    ]
+
+
+def vintage(month: date, product: Product, mob: int, loans: int, ever30: int, ever90: int = 0) -> None:
+    VintagePoint.objects.create(
+        origination_month=month,
+        product=product,
+        term=12,
+        months_on_book=mob,
+        loans=loans,
+        principal=Decimal(loans * 1000),
+        ever30_loans=ever30,
+        ever30_principal=Decimal(ever30 * 1000),
+        ever90_loans=ever90,
+        ever90_principal=Decimal(ever90 * 1000),
+    )
+
+
+def test_vintage_curves_add_products_of_one_month(officer: Client, product: Product, other: Product) -> None:
+    vintage(JAN, product, 3, 40, 4)
+    vintage(JAN, other, 3, 10, 1, 1)
+    vintage(FEB, product, 3, 20, 5)
+    curves = officer.get(url("vintages")).context["curves"]
+    point = curves[(curves["origination_month"] == JAN) & (curves["months_on_book"] == 3)].iloc[0]
+    assert (int(point["loans"]), int(point["ever30_loans"]), point["ever30_share"]) == (50, 5, 0.1)
+    assert point["ever90_principal"] == Decimal("1000.00")
+
+
+def test_vintages_filter_by_product_and_origination_month(officer: Client, product: Product, other: Product) -> None:
+    vintage(JAN, product, 3, 40, 4)
+    vintage(JAN, other, 3, 10, 1)
+    vintage(FEB, product, 3, 20, 5)
+    curves = officer.get(url("vintages", "product=jiebei&orig_from=2026-02")).context["curves"]
+    assert list(zip(curves["origination_month"], curves["ever30_share"])) == [(FEB, 0.25)]
+
+
+def el_row(product: Product, stage: int, source: str, loans: int, ead: str, ecl: str, day: date = D2) -> None:
+    ExpectedLossDay.objects.create(
+        business_date=day,
+        product=product,
+        term=12,
+        origination_month=JAN,
+        stage=stage,
+        pd_source=source,
+        loans=loans,
+        ead=Decimal(ead),
+        pd_ead=Decimal(ecl) * 2,
+        lgd=Decimal("0.5"),
+        ecl=Decimal(ecl),
+    )
+
+
+def test_expected_loss_by_stage_on_the_last_day(officer: Client, product: Product, other: Product) -> None:
+    ClosedDay.objects.create(business_date=D2)
+    el_row(product, 1, "score", 100, "100000.00", "1000.00")
+    el_row(product, 1, "roll_rate", 10, "5000.00", "100.05")
+    el_row(other, 2, "roll_rate", 5, "2000.00", "300.00")
+    el_row(product, 3, "default", 2, "1000.00", "500.00")
+    el_row(product, 3, "default", 1, "999.00", "499.50", day=D1)
+    LossGivenDefault.objects.create(effective_from=date(2026, 1, 1), lgd=Decimal("0.5"))
+    response = officer.get(url("expected-loss"))
+    assert response.context["as_of"] == D2
+    by_stage = response.context["by_stage"]
+    assert [
+        (s, int(n), e, c) for s, n, e, c in zip(by_stage["stage"], by_stage["loans"], by_stage["ead"], by_stage["ecl"])
+    ] == [
+        (1, 110, Decimal("105000.00"), Decimal("1100.05")),
+        (2, 5, Decimal("2000.00"), Decimal("300.00")),
+        (3, 2, Decimal("1000.00"), Decimal("500.00")),
+    ]
+    assert response.context["totals"]["ecl"] == Decimal("1900.05")
+    assert [(r["product"], r["lgd"]) for r in response.context["lgd_rows"]] == [("", Decimal("0.5000"))]
+
+
+def test_expected_loss_without_rows_shows_zero_stages(officer: Client) -> None:
+    response = officer.get(url("expected-loss"))
+    assert response.status_code == 200
+    assert list(response.context["by_stage"]["ecl"]) == [Decimal("0.00")] * 3
+    assert "No data for these filters" in response.content.decode()
+
+
+def test_expected_loss_csv_by_stage(officer: Client, product: Product) -> None:
+    ClosedDay.objects.create(business_date=D2)
+    el_row(product, 2, "roll_rate", 5, "2000.00", "300.00")
+    rows = read_csv(officer.get(url("expected-loss", "export=by_stage")))
+    assert rows == [
+        ["stage", "loans", "ead", "ecl", "coverage"],
+        ["1", "0", "0.00", "0.00", ""],
+        ["2", "5", "2000.00", "300.00", "0.150000"],
+        ["3", "0", "0.00", "0.00", ""],
+    ]
