@@ -210,7 +210,9 @@ def test_roll_rates_show_the_latest_month_end_in_range(officer: Client, rolls: N
 def test_roll_rates_month_selector_picks_a_month_end(officer: Client, rolls: None) -> None:
     response = officer.get(url("roll-rates", "product=jiebei&from=2026-09-01&to=2026-11-20&month=2026-09"))
     assert response.context["shown_month"] == SEP
-    assert sorted(zip(response.context["transitions"]["to_bucket"], response.context["transitions"]["loans"])) == [
+    assert sorted(
+        zip(response.context["transitions"]["to_bucket"], response.context["transitions"]["loans"], strict=True)
+    ) == [
         ("M0", 1),
         ("M1", 3),
     ]
@@ -276,7 +278,7 @@ def test_vintages_filter_by_product_and_origination_month(officer: Client, produ
     vintage(JAN, other, 3, 10, 1)
     vintage(FEB, product, 3, 20, 5)
     curves = officer.get(url("vintages", "product=jiebei&orig_from=2026-02")).context["curves"]
-    assert list(zip(curves["origination_month"], curves["ever30_share"])) == [(FEB, 0.25)]
+    assert list(zip(curves["origination_month"], curves["ever30_share"], strict=True)) == [(FEB, 0.25)]
 
 
 def el_row(product: Product, stage: int, source: str, loans: int, ead: str, ecl: str, day: date = D2) -> None:
@@ -307,7 +309,8 @@ def test_expected_loss_by_stage_on_the_last_day(officer: Client, product: Produc
     assert response.context["as_of"] == D2
     by_stage = response.context["by_stage"]
     assert [
-        (s, int(n), e, c) for s, n, e, c in zip(by_stage["stage"], by_stage["loans"], by_stage["ead"], by_stage["ecl"])
+        (s, int(n), e, c)
+        for s, n, e, c in zip(by_stage["stage"], by_stage["loans"], by_stage["ead"], by_stage["ecl"], strict=True)
     ] == [
         (1, 110, Decimal("105000.00"), Decimal("1100.05")),
         (2, 5, Decimal("2000.00"), Decimal("300.00")),
