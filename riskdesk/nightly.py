@@ -4,7 +4,8 @@ The project package composes it because each app's steps may read the apps below
 it (DESIGN.md: core <- lending <- collections <- riskmodels <- dashboards <- project).
 Steps 1-2 are lending's, 3 scores the book (riskmodels.scoring: the champion's band and PD
 onto the loans, which step 4, collections.cases, then routes and prioritises by), 5 plans
-the reminders.
+the reminders, and 6, the last (dashboards.aggregates), turns the day's book and collections
+facts into the tables the dashboard pages read.
 """
 
 from __future__ import annotations
@@ -18,11 +19,18 @@ from riskdesk.core.dates import business_today, date_range
 from riskdesk.core.errors import DomainError
 from riskdesk.core.jobs import Step, last_closed_day, step_run
 from riskdesk.core.models import ClosedDay, JobRun
+from riskdesk.dashboards.aggregates import AGGREGATES_STEP
 from riskdesk.lending import closeday as lending_closeday
 from riskdesk.lending.models import Loan
 from riskdesk.riskmodels.scoring import SCORING_STEP
 
-STEPS: list[Step] = [*lending_closeday.STEPS, SCORING_STEP, CASES_STEP, reminders.REMINDERS_STEP]
+STEPS: list[Step] = [
+    *lending_closeday.STEPS,
+    SCORING_STEP,
+    CASES_STEP,
+    reminders.REMINDERS_STEP,
+    AGGREGATES_STEP,
+]
 
 
 def days_to_close(as_of: date) -> list[date]:

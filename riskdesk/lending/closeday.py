@@ -367,6 +367,18 @@ def _batches(ids: list[int]) -> Iterator[list[int]]:
         yield ids[start : start + BATCH]
 
 
+def _past_due(days: int) -> str:
+    """Loans more than `days` past due and their outstanding principal, as two SQL columns.
+
+    By days past due rather than by bucket, so DPD1+/30+/90+ keep their meaning whatever
+    bucket boundaries the admin sets.
+    """
+    return (
+        f"SUM(CASE WHEN dpd > {days} THEN 1 ELSE 0 END), "
+        f"{money(f'SUM(CASE WHEN dpd > {days} THEN outstanding_principal ELSE 0 END)')}"
+    )
+
+
 def snapshot_chunk(day: date, lo: int, hi: int) -> RowCounts:
     """Step 2: the day's portfolio aggregates; at month end, every open loan."""
     d = date_param()
@@ -374,9 +386,12 @@ def snapshot_chunk(day: date, lo: int, hi: int) -> RowCounts:
     aggregates = _execute(
         f"""
         INSERT INTO lending_portfoliosnapshot (business_date, product_id, term, origination_month, bucket, loans,
-                                               outstanding_principal, overdue_amount, penalty_accrued)
+                                               outstanding_principal, overdue_amount, penalty_accrued,
+                                               dpd1_loans, dpd1_principal, dpd30_loans, dpd30_principal,
+                                               dpd90_loans, dpd90_principal)
         SELECT {d}, product_id, term, {month_start("disbursed_on")}, bucket, COUNT(*),
-               {money("SUM(outstanding_principal)")}, {money("SUM(overdue_amount)")}, {money("SUM(penalty_accrued)")}
+               {money("SUM(outstanding_principal)")}, {money("SUM(overdue_amount)")}, {money("SUM(penalty_accrued)")},
+               {_past_due(0)}, {_past_due(30)}, {_past_due(90)}
         FROM lending_loan WHERE status = 'active' AND disbursed_on <= {d}
         GROUP BY product_id, term, {month_start("disbursed_on")}, bucket
         """,

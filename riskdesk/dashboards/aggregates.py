@@ -1,0 +1,529 @@
+"""Close of day's last step (`dashboards.aggregates`): the tables the dashboard pages read.
+
+For business date D each part deletes its rows for D and inserts them again, so a rerun
+(or `fill_dashboards`) changes nothing. The work is grouped in the database; Python only
+touches a handful of rows per bucket, product or collector. The parts are the step's
+chunks, in order, so the operations page's progress bar moves part by part and a crash
+resumes at the part it stopped in:
+
+1. roll rates (at month end) and then expected loss, which reads them;
+2. vintages, rebuilt whole;
+3. the day's collections work;
+4. the day's compliance facts.
+
+What is exact for a past day: roll rates (they read the frozen month-end loan snapshots),
+compliance (timestamped events) and collections' attempts and promises. Expected loss and
+vintages read the loans as they stand, so they describe the last closed day only, and
+collections attribute cases and recoveries to each case's current collector and stage.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from datetime import date, datetime, time, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.core.exceptions import ImproperlyConfigured
+from django.db import connection
+from django.db.models import Count, F, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from riskdesk.collections.compliance import in_daily_window
+from riskdesk.collections.models import (
+    Case,
+    Channel,
+    Complaint,
+    ContactAttempt,
+    ContactPolicy,
+    ContactRestriction,
+    Promise,
+    QuietHoursConsent,
+)
+from riskdesk.core.dates import add_months, is_month_end, month_end
+from riskdesk.core.jobs import RowCounts, Step
+from riskdesk.core.sql import date_param, is_postgres, money, month_start
+from riskdesk.dashboards.models import (
+    CollectionsDay,
+    ComplianceDay,
+    LossGivenDefault,
+    RollRateMonth,
+    VintagePoint,
+)
+from riskdesk.lending.models import Bucket, Product
+from riskdesk.riskmodels.features import REACHING_OUTCOMES
+
+STEP_NAME = "dashboards.aggregates"
+# Stage thresholds (DESIGN.md "Dashboards"): over 30 days past due is stage 2, over 90 stage 3.
+STAGE_2_DPD = 30
+STAGE_3_DPD = 90
+ROLL_RATE_MONTHS = 3
+PD_PLACES = Decimal("0.000001")
+
+
+def _fetch(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _execute(sql: str, params: list[Any]) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
+
+
+def _numeric(placeholder: str = "%s") -> str:
+    return f"{placeholder}::numeric" if is_postgres() else placeholder
+
+
+# -- roll rates ------------------------------------------------------------------------
+
+
+def roll_rates_build(day: date) -> int:
+    """At month end D: each loan of the previous month end's snapshot, moved to where it is at D.
+
+    A loan in both snapshots lands in its bucket at D (a loan paid off on D itself is in
+    D's snapshot with its status); a loan missing at D left the book and lands in its
+    status (`paid_off`, `written_off`). Rebuilt exactly for any month end: both snapshots
+    are frozen and a loan's way out of the book never changes.
+    """
+    if not is_month_end(day):
+        return 0
+    d = date_param()
+    _execute(f"DELETE FROM dashboards_rollratemonth WHERE month_end = {d}", [day])
+    previous = month_end(add_months(day.replace(day=1), -1))
+    return _execute(
+        f"""
+        INSERT INTO dashboards_rollratemonth (month_end, product_id, term, origination_month, from_bucket,
+                                              to_bucket, loans, balance)
+        SELECT {d}, l.product_id, l.term, {month_start("l.disbursed_on")}, s0.bucket,
+               CASE WHEN s1.status = 'active' THEN s1.bucket
+                    WHEN COALESCE(s1.status, l.status) = 'written_off' THEN 'written_off'
+                    ELSE 'paid_off' END AS to_bucket,
+               COUNT(*), {money("SUM(s0.outstanding_principal)")}
+        FROM lending_loanmonthsnapshot s0
+        JOIN lending_loan l ON l.id = s0.loan_id
+        LEFT JOIN lending_loanmonthsnapshot s1 ON s1.loan_id = s0.loan_id AND s1.month_end = {d}
+        WHERE s0.month_end = {d} AND s0.status = 'active'
+        GROUP BY l.product_id, l.term, {month_start("l.disbursed_on")}, s0.bucket, to_bucket
+        """,
+        [day, day, previous],
+    )
+
+
+def roll_rate_pds(day: date) -> tuple[dict[str, Decimal], Decimal]:
+    """PD per bucket from observed roll rates, and the PD of a bucket never observed.
+
+    The PD of bucket b is the share of the loans in b at the earlier month end of the
+    last three RollRateMonth months on or before D that were in a worse bucket (or
+    written off) at the later one, pooled over those months (paid off is not worse). A
+    bucket with no loans in that window takes the pooled rate of every bucket up to 90
+    days past due; with no roll-rate history at all (a book younger than two month ends)
+    the PD is 0, and the rows still say `roll_rate`.
+    """
+    buckets = list(Bucket.objects.order_by("min_dpd").values_list("code", "min_dpd"))
+    rank = {code: k for k, (code, _) in enumerate(buckets)}
+    months = list(
+        RollRateMonth.objects.filter(month_end__lte=day)
+        .order_by("-month_end")
+        .values_list("month_end", flat=True)
+        .distinct()[:ROLL_RATE_MONTHS]
+    )
+    seen: dict[str, int] = defaultdict(int)
+    worse: dict[str, int] = defaultdict(int)
+    for from_bucket, to_bucket, loans in (
+        RollRateMonth.objects.filter(month_end__in=months)
+        .values_list("from_bucket", "to_bucket")
+        .annotate(loans=Sum("loans"))
+    ):
+        seen[from_bucket] += loans
+        if to_bucket == RollRateMonth.WRITTEN_OFF or rank.get(to_bucket, -1) > rank.get(from_bucket, len(rank)):
+            worse[from_bucket] += loans
+    early = [code for code, min_dpd in buckets if min_dpd <= STAGE_3_DPD]
+    fallback = _ratio(sum(worse.get(b, 0) for b in early), sum(seen.get(b, 0) for b in early))
+    return {b: _ratio(worse.get(b, 0), n) for b, n in seen.items()}, fallback
+
+
+def _ratio(numerator: int, denominator: int) -> Decimal:
+    if not denominator:
+        return Decimal("0.000000")
+    return (Decimal(numerator) / Decimal(denominator)).quantize(PD_PLACES, rounding=ROUND_HALF_UP)
+
+
+# -- expected loss ---------------------------------------------------------------------
+
+
+def lgd_in_force(day: date) -> dict[int, Decimal]:
+    """Each product's LGD on `day`: its own latest version from on or before `day`, else the default's."""
+    versions = LossGivenDefault.objects.filter(effective_from__lte=day).order_by("effective_from")
+    latest = {product_id: lgd for product_id, lgd in versions.values_list("product_id", "lgd")}
+    default = latest.get(None)
+    lgds = {}
+    for product_id in Product.objects.values_list("id", flat=True):
+        lgd = latest.get(product_id, default)
+        if lgd is None:
+            raise ImproperlyConfigured(f"No loss given default is in force on {day} (add a default version).")
+        lgds[product_id] = lgd
+    return lgds
+
+
+def expected_loss_build(day: date) -> int:
+    """ExpectedLossDay for D from the open loans as they stand after the night's steps.
+
+    Stage 3: more than 90 days past due, PD 1 (`default`). Stage 2: more than 30 days past
+    due, or the champion band now worse (a later letter) than the band of the loan's
+    first band change on or before D, i.e. the band it was first scored with. Stage 1:
+    the rest. PD: the loan's scored `risk_pd` where it has one, else its bucket's observed
+    roll rate (`roll_rate_pds`). `pd_ead` is the sum of PD x EAD rounded to 6 places and
+    `ecl` = LGD x that exact sum, rounded half-up to the cent.
+    """
+    d = date_param()
+    _execute(f"DELETE FROM dashboards_expectedlossday WHERE business_date = {d}", [day])
+    lgds = lgd_in_force(day)
+    pds, fallback = roll_rate_pds(day)
+    if not lgds:
+        return 0
+    lgd_sql = "CASE l.product_id " + " ".join(f"WHEN %s THEN {_numeric()}" for _ in lgds) + " END"
+    pd_sql = "".join(f"WHEN l.bucket = %s THEN {_numeric()} " for _ in pds) + f"ELSE {_numeric()}"
+    params: list[Any] = [day]
+    params += [x for item in lgds.items() for x in item]
+    params += [x for item in pds.items() for x in item] + [fallback]
+    params += [day, day]
+    downgraded = "(l.risk_band <> '' AND f.first_band IS NOT NULL AND l.risk_band > f.first_band)"
+    pd_ead = "SUM(x.pd * x.ead)"
+    return _execute(
+        f"""
+        INSERT INTO dashboards_expectedlossday (business_date, product_id, term, origination_month, stage,
+                                                pd_source, loans, ead, pd_ead, lgd, ecl)
+        SELECT {d}, x.product_id, x.term, x.origination_month, x.stage, x.pd_source, COUNT(*),
+               {money("SUM(x.ead)")}, ROUND({pd_ead}, 6), x.lgd, ROUND(x.lgd * {pd_ead}, 2)
+        FROM (
+            SELECT l.product_id, l.term, {month_start("l.disbursed_on")} AS origination_month,
+                   l.outstanding_principal AS ead, {lgd_sql} AS lgd,
+                   CASE WHEN l.dpd > {STAGE_3_DPD} THEN 3
+                        WHEN l.dpd > {STAGE_2_DPD} OR {downgraded} THEN 2 ELSE 1 END AS stage,
+                   CASE WHEN l.dpd > {STAGE_3_DPD} THEN 'default'
+                        WHEN l.risk_pd IS NOT NULL THEN 'score' ELSE 'roll_rate' END AS pd_source,
+                   CASE WHEN l.dpd > {STAGE_3_DPD} THEN 1
+                        WHEN l.risk_pd IS NOT NULL THEN l.risk_pd {pd_sql} END AS pd
+            FROM lending_loan l
+            LEFT JOIN (
+                SELECT b.loan_id, b.to_band AS first_band
+                FROM riskmodels_bandchange b
+                JOIN (SELECT loan_id, MIN("on") AS first_on FROM riskmodels_bandchange
+                      WHERE "on" <= {d} GROUP BY loan_id) m ON m.loan_id = b.loan_id AND m.first_on = b."on"
+            ) f ON f.loan_id = l.id
+            WHERE l.status = 'active' AND l.disbursed_on <= {d}
+        ) x
+        GROUP BY x.product_id, x.term, x.origination_month, x.stage, x.pd_source, x.lgd
+        """,
+        params,
+    )
+
+
+def roll_rates_and_expected_loss(day: date) -> RowCounts:
+    # One part: expected loss reads the roll rates this month end has just added.
+    return {"roll_rate_rows": roll_rates_build(day), "expected_loss_rows": expected_loss_build(day)}
+
+
+# -- vintages --------------------------------------------------------------------------
+
+
+def _months_between(earlier: date, later: date) -> int:
+    return (later.year - earlier.year) * 12 + later.month - earlier.month
+
+
+def _first_past(days: int, day: date) -> list[tuple[Any, ...]]:
+    """Per vintage and month of the day loans were first more than `days` past due: loans, principal.
+
+    That day is the first bucket history row with dpd over `days` on or before D: with
+    bucket boundaries at 31 and 91 days (the default buckets) a loan changes bucket the
+    day it passes them, so the row is that day exactly. A loan over `days` on D without
+    such a row (boundaries set elsewhere) passed it D - (dpd - days - 1) days ago if it
+    aged a day a day since, which is the best the stored facts say.
+    """
+    d = date_param()
+    rows = _fetch(
+        f"""
+        SELECT l.product_id, l.term, {month_start("l.disbursed_on")}, {month_start("h.first_on")},
+               COUNT(*), {money("SUM(l.principal)")}
+        FROM lending_loan l
+        JOIN (SELECT loan_id, MIN("on") AS first_on FROM lending_buckethistory
+              WHERE dpd > %s AND "on" <= {d} GROUP BY loan_id) h ON h.loan_id = l.id
+        WHERE l.disbursed_on <= {d}
+        GROUP BY l.product_id, l.term, {month_start("l.disbursed_on")}, {month_start("h.first_on")}
+        """,
+        [days, day, day],
+    )
+    late = _fetch(
+        f"""
+        SELECT l.product_id, l.term, {month_start("l.disbursed_on")}, l.dpd, l.principal
+        FROM lending_loan l
+        WHERE l.dpd > %s AND l.disbursed_on <= {d}
+          AND NOT EXISTS (SELECT 1 FROM lending_buckethistory h
+                          WHERE h.loan_id = l.id AND h.dpd > %s AND h."on" <= {d})
+        """,
+        [days, day, days, day],
+    )
+    for product_id, term, origination, dpd, principal in late:
+        passed = day - timedelta(days=dpd - days - 1)
+        rows.append((product_id, term, origination, passed.replace(day=1), 1, principal))
+    return rows
+
+
+def vintages_build(day: date) -> RowCounts:
+    """VintagePoint rebuilt whole as of D: every vintage at every months on book it has reached."""
+    d = date_param()
+    sizes = _fetch(
+        f"""
+        SELECT product_id, term, {month_start("disbursed_on")}, COUNT(*), {money("SUM(principal)")}
+        FROM lending_loan WHERE disbursed_on <= {d}
+        GROUP BY product_id, term, {month_start("disbursed_on")}
+        """,
+        [day],
+    )
+    # ever[(vintage, months on book)] = [loans 30+, principal 30+, loans 90+, principal 90+]
+    ever: dict[tuple[Any, ...], list[Any]] = defaultdict(lambda: [0, Decimal("0.00"), 0, Decimal("0.00")])
+    for column, days in ((0, STAGE_2_DPD), (2, STAGE_3_DPD)):
+        for product_id, term, origination, passed, loans, principal in _first_past(days, day):
+            key = (product_id, term, _date(origination), _months_between(_date(origination), _date(passed)))
+            ever[key][column] += loans
+            ever[key][column + 1] += _dec(principal)
+    points = []
+    for product_id, term, origination, loans, principal in sizes:
+        origination = _date(origination)
+        totals = [0, Decimal("0.00"), 0, Decimal("0.00")]
+        for months_on_book in range(_months_between(origination, day) + 1):
+            reached = ever.get((product_id, term, origination, months_on_book))
+            if reached:
+                totals = [a + b for a, b in zip(totals, reached, strict=True)]
+            points.append(
+                VintagePoint(
+                    origination_month=origination,
+                    product_id=product_id,
+                    term=term,
+                    months_on_book=months_on_book,
+                    loans=loans,
+                    principal=_dec(principal),
+                    ever30_loans=totals[0],
+                    ever30_principal=totals[1],
+                    ever90_loans=totals[2],
+                    ever90_principal=totals[3],
+                )
+            )
+    VintagePoint.objects.all().delete()
+    VintagePoint.objects.bulk_create(points, batch_size=5000)
+    return {"vintage_points": len(points)}
+
+
+# SQLite's driver hands back floats and ISO strings where Postgres gives Decimal and date.
+def _dec(value: Any) -> Decimal:
+    return value if isinstance(value, Decimal) else Decimal(str(value)).quantize(Decimal("0.01"))
+
+
+def _date(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+# -- collections -----------------------------------------------------------------------
+
+
+def lender_day(day: date) -> tuple[datetime, datetime]:
+    """The business day as an instant range [start, end) in the lender's time zone."""
+    zone = timezone.get_default_timezone()
+    start = datetime.combine(day, time.min, tzinfo=zone)
+    return start, datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone)
+
+
+def _grouped(queryset: QuerySet[Any], collector: str, stage: str, **measures: Any) -> Iterable[dict[str, Any]]:
+    """`measures` of `queryset` grouped by its collector and stage expressions."""
+    return (
+        queryset.annotate(_collector=F(collector), _stage=Coalesce(F(stage), Value("")))
+        .values("_collector", "_stage")
+        .annotate(**measures)
+        .order_by()
+    )
+
+
+def collections_build(day: date) -> RowCounts:
+    """CollectionsDay for D, per collector and stage (see the model for each measure).
+
+    Cases count under their assigned collector and stage; attempts under the user who
+    made them (none: a reminder or the system) and their case's stage; promises under
+    the user who recorded them; recoveries (posted, unreversed money value-dated D, net
+    of what could not be applied) under the collector and stage of the loan's case open
+    on D, the latest opened if a case closed and another opened that day.
+    """
+    start, end = lender_day(day)
+    rows: dict[tuple[int | None, str], dict[str, Any]] = defaultdict(lambda: {"recovered": Decimal("0.00")})
+
+    def add(groups: Iterable[dict[str, Any]]) -> None:
+        for group in groups:
+            row = rows[(group.pop("_collector"), group.pop("_stage"))]
+            for measure, value in group.items():
+                row[measure] = row.get(measure, 0) + (value or 0)
+
+    open_at_close = Q(opened_on__lte=day) & (Q(closed_on__isnull=True) | Q(closed_on__gt=day))
+    cases = Case.objects.all()
+    add(_grouped(cases.filter(open_at_close), "assigned_to_id", "stage", cases_open=Count("id")))
+    add(_grouped(cases.filter(opened_on=day), "assigned_to_id", "stage", cases_opened=Count("id")))
+    add(_grouped(cases.filter(closed_on=day), "assigned_to_id", "stage", cases_closed=Count("id")))
+    attempts = ContactAttempt.objects.filter(allowed=True, at__gte=start, at__lt=end)
+    reached = Q(outcome__in=REACHING_OUTCOMES)
+    add(
+        _grouped(
+            attempts,
+            "actor_id",
+            "case__stage",
+            attempts=Count("id"),
+            right_party_contacts=Count("id", filter=reached),
+        )
+    )
+    promises = Promise.objects.all()
+    add(_grouped(promises.filter(made_on=day), "created_by_id", "case__stage", promises_made=Count("id")))
+    decided = promises.filter(decided_on=day)
+    add(
+        _grouped(
+            decided,
+            "created_by_id",
+            "case__stage",
+            promises_kept=Count("id", filter=Q(status=Promise.Status.KEPT)),
+            promises_broken=Count("id", filter=Q(status=Promise.Status.BROKEN)),
+        )
+    )
+    for collector, stage, recovered in _recovered(day):
+        rows[(collector, stage)]["recovered"] += _dec(recovered)
+    CollectionsDay.objects.filter(business_date=day).delete()
+    CollectionsDay.objects.bulk_create(
+        CollectionsDay(business_date=day, collector_id=collector, stage=stage, **measures)
+        for (collector, stage), measures in rows.items()
+    )
+    return {"collections_rows": len(rows)}
+
+
+def _recovered(day: date) -> list[tuple[Any, ...]]:
+    d = date_param()
+    open_on_d = f"c.opened_on <= {d} AND (c.closed_on IS NULL OR c.closed_on >= {d})"
+    return _fetch(
+        f"""
+        SELECT c.assigned_to_id, c.stage, {money("SUM(p.amount - p.unapplied)")}
+        FROM lending_payment p
+        JOIN collections_case c ON c.id = (
+            SELECT MAX(c2.id) FROM collections_case c2
+            JOIN collections_case_loans cl ON cl.case_id = c2.id
+            WHERE cl.loan_id = p.loan_id AND {open_on_d.replace("c.", "c2.")})
+        WHERE p.value_date = {d} AND p.status = 'posted'
+        GROUP BY c.assigned_to_id, c.stage
+        """,
+        [day, day, day],
+    )
+
+
+# -- compliance ------------------------------------------------------------------------
+
+
+def compliance_build(day: date) -> RowCounts:
+    """ComplianceDay for D: counts by measure, rule and channel (see the model).
+
+    `blocked`: attempts of any source the gate refused, by rule and channel.
+    `complaint`: complaints received, by category (in `rule`) and channel.
+    `cease_request`: cease-communication restrictions recorded.
+    `reminder_sent` / `reminder_blocked`: the reminder dispatcher's channel attempts
+    allowed (one per reminder sent) and refused (by rule), by channel.
+    `quiet_hours_contact`: `quiet_hours_contacts`; its row is written even at zero, so
+    the page shows a zero that was counted, not a missing row.
+    """
+    start, end = lender_day(day)
+    counts: dict[tuple[str, str, str], int] = defaultdict(int)
+    M = ComplianceDay.Measure
+    attempts = ContactAttempt.objects.filter(at__gte=start, at__lt=end)
+    for source_rule, channel, allowed, source, n in (
+        attempts.values_list("rule", "channel", "allowed", "source").annotate(n=Count("id")).order_by()
+    ):
+        if not allowed:
+            counts[(M.BLOCKED, source_rule, channel)] += n
+        if source == ContactAttempt.Source.REMINDER:
+            measure = M.REMINDER_SENT if allowed else M.REMINDER_BLOCKED
+            counts[(measure, "" if allowed else source_rule, channel)] += n
+    complaints = Complaint.objects.filter(received_at__gte=start, received_at__lt=end)
+    for category, channel, n in complaints.values_list("category", "channel").annotate(n=Count("id")).order_by():
+        counts[(M.COMPLAINT, category, channel)] += n
+    ceases = ContactRestriction.objects.filter(
+        kind=ContactRestriction.Kind.CEASE, created_at__gte=start, created_at__lt=end
+    ).count()
+    if ceases:
+        counts[(M.CEASE_REQUEST, "", "")] = ceases
+    quiet = quiet_hours_contacts(start, end)
+    for channel, n in quiet.items():
+        counts[(M.QUIET_HOURS_CONTACT, "", channel)] = n
+    if not quiet:
+        counts[(M.QUIET_HOURS_CONTACT, "", "")] = 0
+    ComplianceDay.objects.filter(business_date=day).delete()
+    ComplianceDay.objects.bulk_create(
+        ComplianceDay(business_date=day, measure=measure, rule=rule, channel=channel, count=n)
+        for (measure, rule, channel), n in counts.items()
+    )
+    return {"compliance_rows": len(counts)}
+
+
+def quiet_hours_contacts(start: datetime, end: datetime) -> dict[str, int]:
+    """Allowed contacts in [start, end) inside the contacted person's quiet hours, by channel.
+
+    Counted apart from the gate, from what the attempt row says: the borrower's time zone
+    (an emergency contact has none on file; the gate uses the borrower's too), the quiet
+    hours of the contact policy version in force at the attempt's instant. The gate's
+    own exceptions are kept: a letter (posted, not delivered at an hour) and a contact
+    the borrower consented to for that instant (not a third party).
+    """
+    policies = list(
+        ContactPolicy.objects.order_by("-effective_from").values_list("effective_from", "quiet_start", "quiet_end")
+    )
+    attempts = (
+        ContactAttempt.objects.filter(allowed=True, at__gte=start, at__lt=end)
+        .exclude(channel=Channel.LETTER)
+        .values_list("at", "channel", "borrower_id", "borrower__timezone", "contact_point_id", "emergency_contact_id")
+    )
+    found: dict[str, int] = defaultdict(int)
+    for at, channel, borrower_id, zone, point_id, emergency_id in attempts.iterator():
+        policy = next((p for p in policies if p[0] <= at), None)
+        if policy is None or not in_daily_window(at.astimezone(ZoneInfo(zone)).time(), policy[1], policy[2]):
+            continue
+        if emergency_id is None and _consented(borrower_id, point_id, at):
+            continue
+        found[channel] += 1
+    return dict(found)
+
+
+def _consented(borrower_id: int, point_id: int | None, at: datetime) -> bool:
+    return QuietHoursConsent.objects.filter(
+        Q(contact_point__isnull=True) | Q(contact_point_id=point_id),
+        borrower_id=borrower_id,
+        starts_at__lte=at,
+        ends_at__gt=at,
+    ).exists()
+
+
+# -- the step --------------------------------------------------------------------------
+
+PARTS: list[Callable[[date], RowCounts]] = [
+    roll_rates_and_expected_loss,
+    vintages_build,
+    collections_build,
+    compliance_build,
+]
+
+
+def parts(_: date) -> list[tuple[int, int]]:
+    """One chunk per part, by its index in PARTS."""
+    return [(k, k) for k in range(len(PARTS))]
+
+
+def part_run(day: date, lo: int, _hi: int) -> RowCounts:
+    return PARTS[lo](day)
+
+
+AGGREGATES_STEP = Step(STEP_NAME, parts, part_run)
