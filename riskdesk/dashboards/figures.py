@@ -2,17 +2,20 @@
 
 No ORM here: riskdesk.dashboards.book builds the frames from the aggregates. Every
 function answers an empty frame with the desk's "no data" figure, never an error. The
-look is the desk's (riskmodels.figures.desk_layout); words go through gettext.
+look is the desk's (riskmodels.figures.desk_figure); words go through gettext.
 """
 
 from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
 from django.utils.translation import gettext as _
 
 from riskdesk.core.vocabulary import label
-from riskdesk.riskmodels.figures import INK, desk_layout, no_data_figure
+from riskdesk.riskmodels.figures import INK, desk_figure, no_data_figure
 
 LEVEL_COLOURS = {"dpd1": "#d9a02b", "dpd30": "#d9622b", "dpd90": "#a12b2b"}
 STAGE_COLOURS = {1: "#6c9bd2", 2: "#d9822b", 3: "#a12b2b"}
@@ -25,30 +28,35 @@ def _levels() -> dict[str, str]:
     return {"dpd1": _("DPD1+"), "dpd30": _("DPD30+"), "dpd90": _("DPD90+")}
 
 
+def _values(column: pd.Series) -> list[Any]:
+    """A column as a plain list for plotly (money as floats: a chart's pixels need no cents)."""
+    if column.dtype == object and len(column) and isinstance(column.iloc[0], Decimal):
+        return [float(v) for v in column]
+    return column.tolist()
+
+
 def dpd_ratio_trend_figure(trend: pd.DataFrame, *, basis: str) -> go.Figure:
     """DPD1+/30+/90+ as a share of the book by business date (columns business_date, dpd*_<basis>_ratio).
 
     `basis`: "balance" (share of outstanding principal) or "count" (share of loans).
     """
     title = _("Delinquency by balance") if basis == "balance" else _("Delinquency by count")
-    y = _("share of outstanding principal") if basis == "balance" else _("share of loans")
+    x, y = _("business date"), _("share of outstanding principal") if basis == "balance" else _("share of loans")
     if trend.empty:
-        return no_data_figure(title=title, x=_("business date"), y=y)
-    fig = go.Figure(
-        [
-            go.Scatter(
-                name=name,
-                x=trend["business_date"],
-                y=trend[f"{level}_{basis}_ratio"],
-                mode="lines",
-                line={"color": LEVEL_COLOURS[level], "width": 2},
-            )
-            for level, name in _levels().items()
-        ]
-    )
-    desk_layout(fig, title=title, x=_("business date"), y=y)
-    fig.update_yaxes(rangemode="tozero", tickformat=".1%")
-    return fig
+        return no_data_figure(title=title, x=x, y=y)
+    dates = _values(trend["business_date"])
+    traces = [
+        {
+            "type": "scatter",
+            "name": name,
+            "x": dates,
+            "y": _values(trend[f"{level}_{basis}_ratio"]),
+            "mode": "lines",
+            "line": {"color": LEVEL_COLOURS[level], "width": 2},
+        }
+        for level, name in _levels().items()
+    ]
+    return desk_figure(traces, title=title, x=x, y=y, layout={"yaxis": {"rangemode": "tozero", "tickformat": ".1%"}})
 
 
 def bucket_colours(order: list[str]) -> dict[str, str]:
@@ -59,29 +67,33 @@ def bucket_colours(order: list[str]) -> dict[str, str]:
 
 
 def bucket_mix_figure(mix: pd.DataFrame, *, order: list[str]) -> go.Figure:
-    """Each bucket's share of outstanding principal by business date, stacked (columns business_date, bucket, outstanding_principal)."""
-    title = _("Bucket mix by balance")
+    """Each bucket's share of outstanding principal by business date, stacked.
+
+    Columns business_date, bucket, outstanding_principal; buckets stack in `order`
+    (current at the bottom), any other code after them.
+    """
+    title, x, y = _("Bucket mix by balance"), _("business date"), _("share of outstanding principal")
     if mix.empty:
-        return no_data_figure(title=title, x=_("business date"), y=_("share of outstanding principal"))
+        return no_data_figure(title=title, x=x, y=y)
     colours = bucket_colours(order)
-    present = [b for b in order if b in set(mix["bucket"])] + sorted(set(mix["bucket"]) - set(order))
-    fig = go.Figure()
+    codes = set(mix["bucket"])
+    present = [b for b in order if b in codes] + sorted(codes - set(order))
+    traces = []
     for bucket in present:
         rows = mix[mix["bucket"] == bucket]
-        fig.add_trace(
-            go.Scatter(
-                name=str(label(bucket)),
-                x=rows["business_date"],
-                y=rows["outstanding_principal"].astype(float),
-                mode="lines",
-                stackgroup="mix",
-                groupnorm="fraction",
-                line={"width": 0.5, "color": colours.get(bucket, INK)},
-            )
+        traces.append(
+            {
+                "type": "scatter",
+                "name": str(label(bucket)),
+                "x": _values(rows["business_date"]),
+                "y": _values(rows["outstanding_principal"]),
+                "mode": "lines",
+                "stackgroup": "mix",
+                "groupnorm": "fraction",
+                "line": {"width": 0.5, "color": colours.get(bucket, INK)},
+            }
         )
-    desk_layout(fig, title=title, x=_("business date"), y=_("share of outstanding principal"), percent_y=True)
-    fig.update_yaxes(range=[0, 1])
-    return fig
+    return desk_figure(traces, title=title, x=x, y=y, percent_y=True, layout={"yaxis": {"range": [0, 1]}})
 
 
 def transition_heatmap_figure(matrix: pd.DataFrame, *, measure: str, month: str = "") -> go.Figure:
@@ -95,50 +107,43 @@ def transition_heatmap_figure(matrix: pd.DataFrame, *, measure: str, month: str 
     x, y = _("bucket at month end"), _("bucket a month before")
     if matrix.empty:
         return no_data_figure(title=title, x=x, y=y)
-    values = matrix.to_numpy()
-    text = [[f"{v:.1%}" if v == v and v > 0 else "" for v in row] for row in values]
-    fig = go.Figure(
-        go.Heatmap(
-            z=values,
-            x=[str(label(c)) for c in matrix.columns],
-            y=[str(label(r)) for r in matrix.index],
-            text=text,
-            texttemplate="%{text}",
-            colorscale=[[0, "#ffffff"], [0.05, "#e6eef6"], [0.4, "#d9822b"], [1, "#a12b2b"]],
-            zmin=0,
-            zmax=1,
-            colorbar={"tickformat": ".0%", "thickness": 10},
-            hovertemplate="%{y} → %{x}: %{z:.2%}<extra></extra>",
-            xgap=1,
-            ygap=1,
-        )
-    )
-    desk_layout(fig, title=title, x=x, y=y)
-    fig.update_yaxes(autorange="reversed", gridcolor=None)
-    fig.update_layout(height=360)
-    return fig
+    values = matrix.to_numpy().tolist()
+    heat = {
+        "type": "heatmap",
+        "z": values,
+        "x": [str(label(c)) for c in matrix.columns],
+        "y": [str(label(r)) for r in matrix.index],
+        "text": [[f"{v:.1%}" if v == v and v > 0 else "" for v in row] for row in values],
+        "texttemplate": "%{text}",
+        "colorscale": [[0, "#ffffff"], [0.05, "#e6eef6"], [0.4, "#d9822b"], [1, "#a12b2b"]],
+        "zmin": 0,
+        "zmax": 1,
+        "colorbar": {"tickformat": ".0%", "thickness": 10},
+        "hovertemplate": "%{y} → %{x}: %{z:.2%}<extra></extra>",
+        "xgap": 1,
+        "ygap": 1,
+    }
+    layout = {"yaxis": {"autorange": "reversed", "gridcolor": None}, "height": 360}
+    return desk_figure([heat], title=title, x=x, y=y, layout=layout)
 
 
 def flow_rate_figure(flows: pd.DataFrame) -> go.Figure:
     """The flow rate of each step current -> M1 -> ... -> write-off (columns from_bucket, to_bucket, rate)."""
-    title = _("Flow rates")
+    title, x, y = _("Flow rates"), _("step"), _("share of balance rolling on")
     if flows.empty or flows["rate"].isna().all():
-        return no_data_figure(title=title, x=_("step"), y=_("share of balance rolling on"))
-    steps = [f"{label(f)} → {label(t)}" for f, t in zip(flows["from_bucket"], flows["to_bucket"], strict=True)]
-    rates = flows["rate"]
-    fig = go.Figure(
-        go.Bar(
-            x=steps,
-            y=rates,
-            text=[f"{r:.1%}" if r == r else "—" for r in rates],
-            textposition="outside",
-            marker_color="#d9822b",
-            cliponaxis=False,
-        )
-    )
-    desk_layout(fig, title=title, x=_("step"), y=_("share of balance rolling on"), percent_y=True)
-    fig.update_yaxes(range=[0, max(1.0, float(rates.max(skipna=True) or 0)) * 1.1])
-    return fig
+        return no_data_figure(title=title, x=x, y=y)
+    rates = _values(flows["rate"])
+    bar = {
+        "type": "bar",
+        "x": [f"{label(f)} → {label(t)}" for f, t in zip(flows["from_bucket"], flows["to_bucket"], strict=True)],
+        "y": rates,
+        "text": [f"{r:.1%}" if r == r else "—" for r in rates],
+        "textposition": "outside",
+        "marker": {"color": "#d9822b"},
+        "cliponaxis": False,
+    }
+    top = max([1.0, *(r for r in rates if r == r)]) * 1.1
+    return desk_figure([bar], title=title, x=x, y=y, percent_y=True, layout={"yaxis": {"range": [0, top]}})
 
 
 def vintage_figure(curves: pd.DataFrame, *, column: str, title: str) -> go.Figure:
@@ -150,25 +155,27 @@ def vintage_figure(curves: pd.DataFrame, *, column: str, title: str) -> go.Figur
     x, y = _("months on book"), _("cumulative share")
     if curves.empty:
         return no_data_figure(title=title, x=x, y=y)
-    vintages = sorted(set(curves["origination_month"]))
-    fig = go.Figure()
-    for i, month in enumerate(vintages):
-        rows = curves[curves["origination_month"] == month]
-        weight = (i + 1) / len(vintages)
-        fig.add_trace(
-            go.Scatter(
-                name=month.strftime("%Y-%m"),
-                x=rows["months_on_book"],
-                y=rows[column],
-                mode="lines",
-                line={"width": 1.5, "color": f"rgba(47, 93, 138, {0.25 + 0.75 * weight:.2f})"},
-            )
+    traces = []
+    groups = list(curves.groupby("origination_month", sort=True))
+    for i, (month, rows) in enumerate(groups):
+        weight = (i + 1) / len(groups)
+        traces.append(
+            {
+                "type": "scatter",
+                "name": month.strftime("%Y-%m"),
+                "x": _values(rows["months_on_book"]),
+                "y": _values(rows[column]),
+                "mode": "lines",
+                "line": {"width": 1.5, "color": f"rgba(47, 93, 138, {0.25 + 0.75 * weight:.2f})"},
+            }
         )
-    desk_layout(fig, title=title, x=x, y=y, percent_y=True)
-    fig.update_yaxes(rangemode="tozero", tickformat=".1%")
     # Many vintages: the legend goes to the right, scrollable, rather than over the plot.
-    fig.update_layout(height=380, legend={"orientation": "v", "x": 1.02, "xanchor": "left", "y": 1, "yanchor": "top"})
-    return fig
+    layout = {
+        "yaxis": {"rangemode": "tozero", "tickformat": ".1%"},
+        "height": 380,
+        "legend": {"orientation": "v", "x": 1.02, "xanchor": "left", "y": 1, "yanchor": "top"},
+    }
+    return desk_figure(traces, title=title, x=x, y=y, layout=layout)
 
 
 def _stage_name(stage: int) -> str:
@@ -180,19 +187,19 @@ def ecl_by_product_figure(by_product: pd.DataFrame) -> go.Figure:
     title, x, y = _("Expected loss by product and stage"), _("product"), _("ECL")
     if by_product.empty:
         return no_data_figure(title=title, x=x, y=y)
-    fig = go.Figure()
+    traces = []
     for stage in (1, 2, 3):
         rows = by_product[by_product["stage"] == stage]
-        fig.add_trace(
-            go.Bar(
-                name=_stage_name(stage),
-                x=rows["product"],
-                y=rows["ecl"].astype(float),
-                marker_color=STAGE_COLOURS[stage],
-            )
+        traces.append(
+            {
+                "type": "bar",
+                "name": _stage_name(stage),
+                "x": _values(rows["product"]),
+                "y": _values(rows["ecl"]),
+                "marker": {"color": STAGE_COLOURS[stage]},
+            }
         )
-    fig.update_layout(barmode="stack")
-    return desk_layout(fig, title=title, x=x, y=y)
+    return desk_figure(traces, title=title, x=x, y=y, layout={"barmode": "stack"})
 
 
 def ecl_trend_figure(trend: pd.DataFrame) -> go.Figure:
@@ -200,17 +207,18 @@ def ecl_trend_figure(trend: pd.DataFrame) -> go.Figure:
     title, x, y = _("Expected loss over time"), _("business date"), _("ECL")
     if trend.empty:
         return no_data_figure(title=title, x=x, y=y)
-    fig = go.Figure()
+    traces = []
     for stage in (1, 2, 3):
         rows = trend[trend["stage"] == stage]
-        fig.add_trace(
-            go.Scatter(
-                name=_stage_name(stage),
-                x=rows["business_date"],
-                y=rows["ecl"].astype(float),
-                mode="lines",
-                stackgroup="ecl",
-                line={"width": 0.5, "color": STAGE_COLOURS[stage]},
-            )
+        traces.append(
+            {
+                "type": "scatter",
+                "name": _stage_name(stage),
+                "x": _values(rows["business_date"]),
+                "y": _values(rows["ecl"]),
+                "mode": "lines",
+                "stackgroup": "ecl",
+                "line": {"width": 0.5, "color": STAGE_COLOURS[stage]},
+            }
         )
-    return desk_layout(fig, title=title, x=x, y=y)
+    return desk_figure(traces, title=title, x=x, y=y)
