@@ -325,6 +325,10 @@ def print_results(loans: int, sizes: dict[str, int], pages: list[dict[str, Any]]
             f"{r['page']:<26} {r['variant']:<9} {r['status']:>6} {r['queries']:>7} {r['kb']:>6.0f} "
             f"{r['median_ms']:>10.1f} {r['p95_ms']:>8.1f}"
         )
+    # Other work on the machine moves these figures: say how busy it was.
+    print(
+        f"load average (1, 5, 15 min) at the end: {', '.join(f'{x:.1f}' for x in os.getloadavg())}, {os.cpu_count()} CPUs"
+    )
     worst = max(pages, key=lambda r: r["p95_ms"])
     print(f"\nworst p95: {worst['page']} ({worst['variant']}) {worst['p95_ms']:.1f} ms (goal: under 150 ms at 1M)")
     portfolio = next(r for r in pages if r["page"] == "dashboard_portfolio" and r["variant"] == "default")

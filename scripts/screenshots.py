@@ -13,6 +13,11 @@ The scorecard pages need a trained, monitored book: shoot them from the demo boo
     .venv/bin/python manage.py runserver 127.0.0.1:8012 &
     .venv/bin/python scripts/screenshots.py shoot-models --base http://127.0.0.1:8012 --out screenshots
 
+The dashboards, in English and Chinese as the risk officer, and the grace-policy preview
+(a draft with a longer grace) as the admin, also from the demo book (`make run` seeds it):
+
+    .venv/bin/python scripts/screenshots.py shoot-dashboards --base http://127.0.0.1:8012 --out screenshots
+
 Uses the system's Chromium (Debian's /usr/bin/chromium); never `playwright install`.
 """
 
@@ -258,6 +263,24 @@ def shoot_team_page(browser: object, base: str, out: Path) -> None:
     page.close()
 
 
+def _demo_login(browser: object, base: str, lang: str, username: str, password: str) -> object:
+    page = browser.new_page(viewport={"width": 1440, "height": 1000}, locale=lang)
+    page.goto(f"{base}/login/")
+    page.evaluate(f"document.cookie = 'django_language={lang}; path=/'")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+    return page
+
+
+def _shoot_full(page: object, base: str, path: str, target: Path) -> None:
+    page.goto(base + path)
+    page.wait_for_load_state("networkidle")  # plotly.js, then the charts
+    page.wait_for_timeout(500)
+    page.screenshot(path=target, full_page=True)
+
+
 def demo_ids() -> dict[str, int]:
     """The demo book's champion and challenger, and an open loan in collections whose line a downgrade cut."""
     sys.path.insert(0, str(ROOT))
@@ -291,13 +314,7 @@ def shoot_models(base: str, out: Path) -> None:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         for lang in ("en", "zh-hans"):
             suffix = "en" if lang == "en" else "zh"
-            page = browser.new_page(viewport={"width": 1440, "height": 1000}, locale=lang)
-            page.goto(f"{base}/login/")
-            page.evaluate(f"document.cookie = 'django_language={lang}; path=/'")
-            page.fill("#id_username", "admin")
-            page.fill("#id_password", "riskdesk-admin")  # the demo's documented login
-            page.click("button[type=submit]")
-            page.wait_for_load_state()
+            page = _demo_login(browser, base, lang, "admin", "riskdesk-admin")  # the demo's documented login
             shots = [
                 ("models-registry", "/models/"),
                 ("model-champion", f"/models/{ids['champion']}/"),
@@ -306,11 +323,53 @@ def shoot_models(base: str, out: Path) -> None:
                 ("case-risk", f"/collections/cases/{ids['case']}/"),
             ]
             for name, path in shots:
-                page.goto(base + path)
-                page.wait_for_load_state("networkidle")  # plotly.js, then the charts
-                page.wait_for_timeout(500)
-                page.screenshot(path=out / f"{name}-{suffix}.png", full_page=True)
+                _shoot_full(page, base, path, out / f"{name}-{suffix}.png")
             page.close()
+        browser.close()
+
+
+DASHBOARD_PAGES = [
+    ("dashboard-portfolio", "/dashboards/portfolio/"),
+    ("dashboard-roll-rates", "/dashboards/roll-rates/"),
+    ("dashboard-vintages", "/dashboards/vintages/"),
+    ("dashboard-expected-loss", "/dashboards/expected-loss/"),
+    ("dashboard-collections", "/dashboards/collections/"),
+    ("dashboard-compliance", "/dashboards/compliance/"),
+]
+
+
+def shoot_dashboards(base: str, out: Path) -> None:
+    """Each dashboard (risk officer), a filtered portfolio, operations and the grace preview (admin), en and zh."""
+    from playwright.sync_api import sync_playwright
+
+    out.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        for lang in ("en", "zh-hans"):
+            suffix = "en" if lang == "en" else "zh"
+            page = _demo_login(browser, base, lang, "risk_officer", "riskdesk-risk")  # the demo's documented login
+            for name, path in DASHBOARD_PAGES:
+                _shoot_full(page, base, path, out / f"{name}-{suffix}.png")
+            page.close()
+            page = _demo_login(browser, base, lang, "admin", "riskdesk-admin")
+            _shoot_full(page, base, "/operations/", out / f"dashboard-operations-{suffix}.png")
+            # A draft policy with two more days of grace, previewed against the policy in force.
+            page.goto(f"{base}/grace-policies/preview/?kind=policy")
+            grace = page.locator("input[name=grace_days]")
+            grace.fill(str(int(grace.input_value() or 0) + 2))
+            page.click("button[name=preview]")
+            page.wait_for_load_state("networkidle")
+            page.screenshot(path=out / f"grace-preview-{suffix}.png", full_page=True)
+            page.close()
+        # The filter bar at work: the 12-month loans of one origination half-year.
+        page = _demo_login(browser, base, "en", "risk_officer", "riskdesk-risk")
+        _shoot_full(
+            page,
+            base,
+            "/dashboards/portfolio/?term=12&orig_from=2025-07&orig_to=2025-12",
+            out / "dashboard-portfolio-filtered-en.png",
+        )
+        page.close()
         browser.close()
 
 
@@ -324,11 +383,18 @@ def main() -> None:
     models_parser = sub.add_parser("shoot-models", help="screenshot the scorecard pages of a server on the demo book")
     models_parser.add_argument("--base", default="http://127.0.0.1:8012")
     models_parser.add_argument("--out", type=Path, default=ROOT / "screenshots")
+    dashboards_parser = sub.add_parser(
+        "shoot-dashboards", help="screenshot the dashboards of a server on the demo book"
+    )
+    dashboards_parser.add_argument("--base", default="http://127.0.0.1:8012")
+    dashboards_parser.add_argument("--out", type=Path, default=ROOT / "screenshots")
     args = parser.parse_args()
     if args.command == "seed":
         print(seed())
     elif args.command == "shoot-models":
         shoot_models(args.base, args.out)
+    elif args.command == "shoot-dashboards":
+        shoot_dashboards(args.base, args.out)
     else:
         shoot(args.base, args.out)
 

@@ -75,13 +75,24 @@ class Desk:
         self.errors: list[str] = []
         self.context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en", accept_downloads=True)
         self.page = self.context.new_page()
-        self.page.on("console", lambda msg: msg.type == "error" and self.errors.append(f"console: {msg.text}"))
+        self.page.on("console", self._console)
         self.page.on("pageerror", lambda exc: self.errors.append(f"page error: {exc}"))
+        self.page.on("response", self._response)
         self.page.goto(f"{base}/login/")
         self.page.fill("#id_username", username)
         self.page.fill("#id_password", f"pw-{username}")
         self.page.click("button[type=submit]")
         self.page.wait_for_load_state()
+
+    def _console(self, message: Any) -> None:
+        # A failed load is reported with its URL by _response; the console's line has none.
+        if message.type == "error" and not message.text.startswith("Failed to load resource"):
+            self.errors.append(f"console: {message.text}")
+
+    def _response(self, response: Any) -> None:
+        # The browser asks for /favicon.ico by itself; the desk has none.
+        if response.status >= 400 and urlparse(response.url).path != "/favicon.ico":
+            self.errors.append(f"{response.status} {response.url}")
 
     def open(self, path: str) -> Any:
         response = self.page.goto(self.base + path)
