@@ -64,7 +64,7 @@ ROLL_RATE_MONTHS = 3
 PD_PLACES = Decimal("0.000001")
 
 
-def _fetch(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
+def _fetch(sql: str, params: list[Any] | dict[str, Any]) -> list[tuple[Any, ...]]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
@@ -237,65 +237,62 @@ def _months_between(earlier: date, later: date) -> int:
     return (later.year - earlier.year) * 12 + later.month - earlier.month
 
 
-def _first_past(days: int, day: date) -> list[tuple[Any, ...]]:
-    """Per vintage and month of the day loans were first more than `days` past due: loans, principal.
+def _first_past_sql(days: int) -> str:
+    """SQL for the day a loan was first more than `days` past due (NULL: never, by D).
 
-    That day is the first bucket history row with dpd over `days` on or before D: with
+    That day is its first bucket history row with dpd over `days` on or before D: with
     bucket boundaries at 31 and 91 days (the default buckets) a loan changes bucket the
     day it passes them, so the row is that day exactly. A loan over `days` on D without
     such a row (boundaries set elsewhere) passed it D - (dpd - days - 1) days ago if it
     aged a day a day since, which is the best the stored facts say.
     """
-    d = date_param()
-    rows = _fetch(
-        f"""
-        SELECT l.product_id, l.term, {month_start("l.disbursed_on")}, {month_start("h.first_on")},
-               COUNT(*), {money("SUM(l.principal)")}
-        FROM lending_loan l
-        JOIN (SELECT loan_id, MIN("on") AS first_on FROM lending_buckethistory
-              WHERE dpd > %s AND "on" <= {d} GROUP BY loan_id) h ON h.loan_id = l.id
-        WHERE l.disbursed_on <= {d}
-        GROUP BY l.product_id, l.term, {month_start("l.disbursed_on")}, {month_start("h.first_on")}
-        """,
-        [days, day, day],
-    )
-    late = _fetch(
-        f"""
-        SELECT l.product_id, l.term, {month_start("l.disbursed_on")}, l.dpd, l.principal
-        FROM lending_loan l
-        WHERE l.dpd > %s AND l.disbursed_on <= {d}
-          AND NOT EXISTS (SELECT 1 FROM lending_buckethistory h
-                          WHERE h.loan_id = l.id AND h.dpd > %s AND h."on" <= {d})
-        """,
-        [days, day, days, day],
-    )
-    for product_id, term, origination, dpd, principal in late:
-        passed = day - timedelta(days=dpd - days - 1)
-        rows.append((product_id, term, origination, passed.replace(day=1), 1, principal))
-    return rows
+    return f"""COALESCE(h.first{days}, CASE WHEN l.dpd > {days}
+                THEN {_days_before(date_param("d"), f"(l.dpd - {days + 1})")} END)"""
+
+
+def _days_before(day_sql: str, days_sql: str) -> str:
+    if is_postgres():
+        return f"({day_sql} - {days_sql})"
+    return f"date({day_sql}, '-' || {days_sql} || ' days')"
 
 
 def vintages_build(day: date) -> RowCounts:
-    """VintagePoint rebuilt whole as of D: every vintage at every months on book it has reached."""
-    d = date_param()
-    sizes = _fetch(
+    """VintagePoint rebuilt whole as of D: every vintage at every months on book it has reached.
+
+    One pass over the loans: each vintage's loans grouped by the months they first passed
+    30 and 90 days past due, then summed up month by month here.
+    """
+    rows = _fetch(
         f"""
-        SELECT product_id, term, {month_start("disbursed_on")}, COUNT(*), {money("SUM(principal)")}
-        FROM lending_loan WHERE disbursed_on <= {d}
-        GROUP BY product_id, term, {month_start("disbursed_on")}
+        SELECT l.product_id, l.term, {month_start("l.disbursed_on")},
+               {month_start(_first_past_sql(STAGE_2_DPD))}, {month_start(_first_past_sql(STAGE_3_DPD))},
+               COUNT(*), {money("SUM(l.principal)")}
+        FROM lending_loan l
+        LEFT JOIN (
+            SELECT loan_id, MIN(CASE WHEN dpd > {STAGE_2_DPD} THEN "on" END) AS first{STAGE_2_DPD},
+                   MIN(CASE WHEN dpd > {STAGE_3_DPD} THEN "on" END) AS first{STAGE_3_DPD}
+            FROM lending_buckethistory WHERE dpd > {STAGE_2_DPD} AND "on" <= {date_param("d")}
+            GROUP BY loan_id
+        ) h ON h.loan_id = l.id
+        WHERE l.disbursed_on <= {date_param("d")}
+        GROUP BY 1, 2, 3, 4, 5
         """,
-        [day],
+        {"d": day},
     )
+    sizes: dict[tuple[Any, ...], list[Any]] = defaultdict(lambda: [0, Decimal("0.00")])
     # ever[(vintage, months on book)] = [loans 30+, principal 30+, loans 90+, principal 90+]
     ever: dict[tuple[Any, ...], list[Any]] = defaultdict(lambda: [0, Decimal("0.00"), 0, Decimal("0.00")])
-    for column, days in ((0, STAGE_2_DPD), (2, STAGE_3_DPD)):
-        for product_id, term, origination, passed, loans, principal in _first_past(days, day):
-            key = (product_id, term, _date(origination), _months_between(_date(origination), _date(passed)))
-            ever[key][column] += loans
-            ever[key][column + 1] += _dec(principal)
+    for product_id, term, origination, passed30, passed90, loans, principal in rows:
+        vintage = (product_id, term, _date(origination))
+        sizes[vintage][0] += loans
+        sizes[vintage][1] += _dec(principal)
+        for column, passed in ((0, passed30), (2, passed90)):
+            if passed is not None:
+                point = ever[(*vintage, _months_between(vintage[2], _date(passed)))]
+                point[column] += loans
+                point[column + 1] += _dec(principal)
     points = []
-    for product_id, term, origination, loans, principal in sizes:
-        origination = _date(origination)
+    for (product_id, term, origination), (loans, principal) in sizes.items():
         totals = [0, Decimal("0.00"), 0, Decimal("0.00")]
         for months_on_book in range(_months_between(origination, day) + 1):
             reached = ever.get((product_id, term, origination, months_on_book))
@@ -308,7 +305,7 @@ def vintages_build(day: date) -> RowCounts:
                     term=term,
                     months_on_book=months_on_book,
                     loans=loans,
-                    principal=_dec(principal),
+                    principal=principal,
                     ever30_loans=totals[0],
                     ever30_principal=totals[1],
                     ever90_loans=totals[2],
@@ -523,7 +520,20 @@ def parts(_: date) -> list[tuple[int, int]]:
 
 
 def part_run(day: date, lo: int, _hi: int) -> RowCounts:
+    _hash_the_groups()
     return PARTS[lo](day)
+
+
+def _hash_the_groups() -> None:
+    """Let Postgres group the whole book in memory (this transaction only).
+
+    The planner cannot tell that a stage or a month groups a million loans into a few
+    hundred rows, so with the default work_mem it sorts them on disk first: 1.1 s of the
+    1.4 s expected loss took at 100,000 loans.
+    """
+    if is_postgres():
+        _execute("SET LOCAL work_mem = '256MB'", [])
+        _execute("SET LOCAL jit = off", [])
 
 
 AGGREGATES_STEP = Step(STEP_NAME, parts, part_run)
