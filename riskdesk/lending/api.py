@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
@@ -26,7 +26,7 @@ from riskdesk.core.dates import business_today
 from riskdesk.core.money import annual_rate
 from riskdesk.core.permissions import HasRole, IsStaff
 from riskdesk.core.roles import ADMIN, ALL_ROLES, SUPERVISOR, may_see_pii
-from riskdesk.lending import selectors, services
+from riskdesk.lending import grace_preview, selectors, services
 from riskdesk.lending.models import (
     AutodebitFailure,
     Borrower,
@@ -730,4 +730,104 @@ class IncidentWindowListCreateApi(APIView):
 
 
 class GracePolicySimulateApi(APIView):
-    """What a draft grace policy or incident window would change (admin; to be built)."""
+    """What a draft grace policy version or incident window would change, before it is saved (admin).
+
+    The body is a grace policy's fields (`kind` "policy", the default) or an incident
+    window's (`kind` "incident_window"), as their create endpoints take them. The answer
+    compares, per product and in total, the policy in force with the draft on the last
+    closed day, over the last 90 closed days replayed under each (lending/grace_preview.py).
+    Nothing is saved.
+    """
+
+    permission_classes = [IS_ADMIN]
+
+    class KindSerializer(serializers.Serializer):
+        kind = serializers.ChoiceField(
+            choices=[grace_preview.POLICY, grace_preview.INCIDENT_WINDOW], default=grace_preview.POLICY
+        )
+
+    class PolicyInputSerializer(GracePolicyListCreateApi.InputSerializer):
+        kind = serializers.ChoiceField(choices=[grace_preview.POLICY], default=grace_preview.POLICY)
+
+    class IncidentWindowInputSerializer(IncidentWindowListCreateApi.InputSerializer):
+        kind = serializers.ChoiceField(choices=[grace_preview.INCIDENT_WINDOW])
+        extra_grace_days = serializers.IntegerField(min_value=1, max_value=30)
+        reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+        def validate(self, data: dict[str, Any]) -> dict[str, Any]:
+            if data["end"] < data["start"]:
+                raise serializers.ValidationError({"end": ["The window ends before it starts."]})
+            return data
+
+    class MeasuresSerializer(serializers.Serializer):
+        loans_in_grace = serializers.IntegerField(help_text="active loans past due, within grace")
+        loans_overdue = serializers.IntegerField(help_text="active loans past due, past grace end")
+        bureau_reportable = serializers.IntegerField(help_text="loans past grace more than bureau_report_after_days")
+        cases_to_open = serializers.IntegerField(help_text="borrowers past grace end + case_open_after_days")
+        penalty_income = money(help_text="penalty charged on installments due from window_start")
+
+    class RowSerializer(serializers.Serializer):
+        product = serializers.IntegerField(source="product.pk", allow_null=True, help_text="null: the whole book")
+        product_code = serializers.CharField(source="product.code", allow_null=True)
+        in_force = serializers.SerializerMethodField()
+        draft = serializers.SerializerMethodField()
+        difference = serializers.SerializerMethodField()
+
+        def _measures(self, measures: grace_preview.Measures) -> dict[str, Any]:
+            return GracePolicySimulateApi.MeasuresSerializer(measures).data
+
+        @extend_schema_field(lambda: GracePolicySimulateApi.MeasuresSerializer)
+        def get_in_force(self, row: grace_preview.PreviewRow) -> dict[str, Any]:
+            return self._measures(row.in_force)
+
+        @extend_schema_field(lambda: GracePolicySimulateApi.MeasuresSerializer)
+        def get_draft(self, row: grace_preview.PreviewRow) -> dict[str, Any]:
+            return self._measures(row.draft)
+
+        @extend_schema_field(lambda: GracePolicySimulateApi.MeasuresSerializer)
+        def get_difference(self, row: grace_preview.PreviewRow) -> dict[str, Any]:
+            return self._measures(row.difference)
+
+    class OutputSerializer(serializers.Serializer):
+        kind = serializers.CharField(source="draft.kind")
+        as_of = serializers.DateField(help_text="the last closed business day the book is as of")
+        window_start = serializers.DateField(help_text="the first day replayed under the draft")
+        loans_replayed = serializers.IntegerField()
+        loans_changed = serializers.IntegerField(help_text="replayed loans whose state differs under the draft")
+        products = serializers.SerializerMethodField()
+        total = serializers.SerializerMethodField()
+
+        @extend_schema_field(lambda: GracePolicySimulateApi.RowSerializer(many=True))
+        def get_products(self, preview: grace_preview.GracePreview) -> list[dict[str, Any]]:
+            return GracePolicySimulateApi.RowSerializer(preview.products, many=True).data
+
+        @extend_schema_field(lambda: GracePolicySimulateApi.RowSerializer)
+        def get_total(self, preview: grace_preview.GracePreview) -> dict[str, Any]:
+            return GracePolicySimulateApi.RowSerializer(preview.total).data
+
+    @extend_schema(
+        operation_id="grace_policies_simulate",
+        request=PolymorphicProxySerializer(
+            component_name="GracePolicySimulateInput",
+            serializers={
+                grace_preview.POLICY: PolicyInputSerializer,
+                grace_preview.INCIDENT_WINDOW: IncidentWindowInputSerializer,
+            },
+            resource_type_field_name="kind",
+        ),
+        responses={200: OutputSerializer, **errors(400, 403, 422)},
+    )
+    def post(self, request: Request) -> Response:
+        kind = validated(self.KindSerializer, request.data)["kind"]
+        if kind == grace_preview.POLICY:
+            data = validated(self.PolicyInputSerializer, request.data)
+            draft: grace_preview.Draft = grace_preview.PolicyDraft(**_without_kind(data))
+        else:
+            data = validated(self.IncidentWindowInputSerializer, request.data)
+            draft = grace_preview.WindowDraft(**_without_kind(data))
+        preview = grace_preview.grace_policy_simulate(draft=draft)
+        return Response(self.OutputSerializer(preview).data)
+
+
+def _without_kind(data: dict[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in data.items() if name != "kind"}

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from riskdesk.core.vocabulary import label
-from riskdesk.lending.models import Loan, Product
+from riskdesk.lending.models import GracePolicy, Loan, Product
 from riskdesk.lending.web_selectors import bucket_codes
 
 
@@ -36,3 +38,52 @@ class LoanSearchForm(forms.Form):
 
 class PayoffQuoteForm(forms.Form):
     quote_on = forms.DateField(label=_("Quote on"), widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class _DraftForm(forms.Form):
+    """What the grace-policy preview and its save share: the product the draft covers."""
+
+    product = forms.ModelChoiceField(
+        label=_("Product"), queryset=Product.objects.order_by("code"), required=False, empty_label=_("All products")
+    )
+
+
+class GracePolicyDraftForm(_DraftForm):
+    """A grace policy version to preview, then save (the fields of the grace-policy API)."""
+
+    effective_from = forms.DateField(label=_("Effective from"), widget=forms.DateInput(attrs={"type": "date"}))
+    grace_days = forms.IntegerField(label=_("Grace days"), min_value=0, max_value=30, initial=3)
+    penalty_start = forms.ChoiceField(
+        label=_("Penalty counts from"),
+        choices=[
+            (GracePolicy.PenaltyStart.DUE_DATE, _("the due date")),
+            (GracePolicy.PenaltyStart.GRACE_END, _("the grace end")),
+        ],
+        initial=GracePolicy.PenaltyStart.DUE_DATE,
+    )
+    arrears_tolerance = forms.DecimalField(
+        label=_("Arrears tolerance"), max_digits=14, decimal_places=2, min_value=0, initial=Decimal("1.00")
+    )
+    bureau_report_after_days = forms.IntegerField(
+        label=_("Report to the bureau after (days past due)"), min_value=0, max_value=32767, initial=30
+    )
+    cooling_off_days = forms.IntegerField(label=_("Cooling-off days"), min_value=0, max_value=32767, initial=30)
+    case_open_after_days = forms.IntegerField(
+        label=_("Open a case (days after grace end)"), min_value=0, max_value=32767, initial=0
+    )
+    note = forms.CharField(label=_("Note"), max_length=200, required=False)
+
+
+class IncidentWindowDraftForm(_DraftForm):
+    """An incident window to preview, then declare (the fields of the incident-window API)."""
+
+    start = forms.DateField(label=_("First due date"), widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label=_("Last due date"), widget=forms.DateInput(attrs={"type": "date"}))
+    extra_grace_days = forms.IntegerField(label=_("Extra grace days"), min_value=1, max_value=30, initial=3)
+    reason = forms.CharField(label=_("Reason"), max_length=200, required=False)
+
+    def clean(self) -> dict[str, object]:
+        data = super().clean()
+        if data.get("start") and data.get("end") and data["end"] < data["start"]:
+            self.add_error("end", _("The window ends before it starts."))
+        return data

@@ -370,3 +370,11 @@ def _case_open_after(books: dict[int, GraceBook], facts: _Facts, as_of: date) ->
     """The policy in force on the loan's oldest overdue due date decides (collections/cases.py)."""
     policy = books[facts.product_id].policy_on(as_of - timedelta(days=facts.dpd))
     return policy.case_open_after_days if policy else 0
+
+
+def policy_in_force(product: Product | None, on: date) -> GracePolicy | None:
+    """The version a draft for `product` (None: every product) would follow on from, on `on`."""
+    if product is not None:
+        return GraceBook(product.pk).policy_on(on)
+    versions = GracePolicy.objects.filter(product__isnull=True, effective_from__lte=on)
+    return versions.order_by("-effective_from").first()

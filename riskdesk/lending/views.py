@@ -1,17 +1,25 @@
-"""The web desk's lending pages: loan search and the loan page."""
+"""The web desk's lending pages: loan search, the loan page and the grace-policy preview."""
 
 from __future__ import annotations
 
+from django import forms
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
+from riskdesk.core import roles
+from riskdesk.core.access import role_required
 from riskdesk.core.dates import business_today
 from riskdesk.core.errors import DomainError
-from riskdesk.lending import selectors, web_selectors
-from riskdesk.lending.forms import LoanSearchForm, PayoffQuoteForm
-from riskdesk.lending.models import Loan
+from riskdesk.lending import grace_preview as simulation
+from riskdesk.lending import selectors, services, web_selectors
+from riskdesk.lending.forms import GracePolicyDraftForm, IncidentWindowDraftForm, LoanSearchForm, PayoffQuoteForm
+from riskdesk.lending.models import GracePolicy, Loan
 
 PAGE_SIZE = 50
 
@@ -58,6 +66,157 @@ def loan_detail(request: HttpRequest, loan_id: int) -> HttpResponse:
     )
 
 
+# The preview's measures in the order the page lists them, each with its one-line definition.
+PREVIEW_MEASURES = [
+    (
+        "loans_in_grace",
+        _("Loans in grace"),
+        _(
+            "Active loans more than 0 days past due on the closed day whose oldest unpaid installment "
+            "(over the arrears tolerance) has not reached its grace end."
+        ),
+    ),
+    (
+        "loans_overdue",
+        _("Loans overdue"),
+        _(
+            "Active loans more than 0 days past due on the closed day, past the grace end of their oldest unpaid installment."
+        ),
+    ),
+    (
+        "bureau_reportable",
+        _("Reportable to the bureau"),
+        _(
+            "Overdue loans (past grace) more than the policy's bureau days past due and owing more than its "
+            "arrears tolerance, on the closed day; the prior notice is left aside."
+        ),
+    ),
+    (
+        "cases_to_open",
+        _("Borrowers needing a case"),
+        _(
+            "Borrowers with an active loan past its grace end by more than the policy's days before a case "
+            "opens, on the closed day (a borrower with several such loans counts once)."
+        ),
+    ),
+    (
+        "penalty_income",
+        _("Penalty income"),
+        _(
+            "Penalty interest charged, net of waivers, paid or not, on installments due from the window's first "
+            "day to the closed day: the installments the draft governs."
+        ),
+    ),
+]
+DRAFT_FORMS = {
+    simulation.POLICY: (GracePolicyDraftForm, simulation.PolicyDraft),
+    simulation.INCIDENT_WINDOW: (IncidentWindowDraftForm, simulation.WindowDraft),
+}
+
+
+@role_required(roles.ADMIN)
 def grace_preview(request: HttpRequest) -> HttpResponse:
-    """The admin's preview of a draft grace policy or incident window (to be built)."""
-    raise NotImplementedError
+    """Preview a draft grace policy version or incident window on the book (GET), then save it (POST)."""
+    data = request.POST if request.method == "POST" else request.GET
+    kind = data.get("kind") if data.get("kind") in DRAFT_FORMS else simulation.POLICY
+    form_class, draft_class = DRAFT_FORMS[kind]
+    bound = request.method == "POST" or "preview" in request.GET
+    form = form_class(data if bound else None, initial=_draft_initial(kind))
+    preview, error = None, ""
+    if bound and form.is_valid():
+        try:
+            if request.method == "POST":
+                return _draft_save(request, kind, form.cleaned_data)
+            preview = simulation.grace_policy_simulate(draft=draft_class(**form.cleaned_data))
+        except DomainError as refused:
+            error = refused.message
+            if refused.field in form.fields:
+                form.add_error(refused.field, refused.message)
+                error = ""
+    product = getattr(form, "cleaned_data", {}).get("product")
+    return render(
+        request,
+        "lending/grace_preview.html",
+        {
+            "kind": kind,
+            "form": form,
+            "preview": preview,
+            "error": error,
+            "table": _preview_table(preview) if preview else [],
+            "fields": _fields_beside_policy(form, simulation.policy_in_force(product, business_today())),
+            "scope": product.code if product else gettext("all products"),
+            "as_of": selectors.state_date(),
+            "window_days": simulation.WINDOW_DAYS,
+            "measures": PREVIEW_MEASURES,
+        },
+    )
+
+
+def _fields_beside_policy(form: forms.Form, policy: GracePolicy | None) -> list[tuple[forms.BoundField, str]]:
+    """Each field of the draft with the value the version in force holds (blank for an incident window)."""
+    shown: dict[str, str] = {}
+    if policy is not None and isinstance(form, GracePolicyDraftForm):
+        shown = {name: str(getattr(policy, name)) for name in (*GracePolicy.RULES, "note")}
+        shown["effective_from"] = policy.effective_from.isoformat()
+        shown["penalty_start"] = dict(form.fields["penalty_start"].choices)[policy.penalty_start]
+    return [(form[name], shown.get(name, "")) for name in form.fields]
+
+
+def _draft_initial(kind: str) -> dict[str, object]:
+    """A new policy draft starts from the rules in force for every product, effective today."""
+    if kind != simulation.POLICY:
+        return {}
+    policy = simulation.policy_in_force(None, business_today())
+    rules = {name: getattr(policy, name) for name in GracePolicy.RULES} if policy else {}
+    return {**rules, "effective_from": business_today()}
+
+
+def _draft_save(request: HttpRequest, kind: str, draft: dict[str, object]) -> HttpResponse:
+    """Save the previewed draft through the same services as the API's POST (each audits)."""
+    scope = draft["product"].code if draft["product"] else gettext("all products")
+    if kind == simulation.POLICY:
+        policy = services.grace_policy_create(actor=request.user, **draft)
+        messages.success(
+            request,
+            gettext(
+                "Saved grace policy version #%(id)s for %(scope)s, in force from %(day)s: open installments due "
+                "from then on now take its terms."
+            )
+            % {"id": policy.pk, "scope": scope, "day": policy.effective_from.isoformat()},
+        )
+    else:
+        window = services.incident_window_create(actor=request.user, **draft)
+        messages.success(
+            request,
+            gettext(
+                "Declared incident window #%(id)s for %(scope)s, %(start)s to %(end)s, %(days)s extra grace days: "
+                "loans with an installment due inside were replayed."
+            )
+            % {
+                "id": window.pk,
+                "scope": scope,
+                "start": window.start.isoformat(),
+                "end": window.end.isoformat(),
+                "days": window.extra_grace_days,
+            },
+        )
+    return redirect(f"{reverse('grace_preview')}?kind={kind}")
+
+
+def _preview_table(preview: simulation.GracePreview) -> list[dict[str, object]]:
+    """The comparison as the page lists it: the total, then each product, a line per measure."""
+    groups = []
+    for row in [preview.total, *preview.products]:
+        lines = [
+            {
+                "name": name,
+                "label": label,
+                "in_force": getattr(row.in_force, name),
+                "draft": getattr(row.draft, name),
+                "difference": getattr(row.difference, name),
+                "money": name == "penalty_income",
+            }
+            for name, label, _definition in PREVIEW_MEASURES
+        ]
+        groups.append({"product": row.product, "changed": row.changed, "lines": lines})
+    return groups
