@@ -81,9 +81,8 @@ def portfolio(filters: DashboardFilters) -> Portfolio:
     bucket_mix = by_day_bucket[["business_date", "bucket", "loans", "outstanding_principal"]]
     trend = _with_ratios(by_day_bucket.groupby("business_date", as_index=False)[list(PORTFOLIO_SUMS)].sum())
     if trend.empty:
-        return Portfolio(
-            None, _headline(None), trend, bucket_mix, _movers(pd.DataFrame()), _with_ratios(pd.DataFrame())
-        )
+        no_ends = pd.DataFrame(columns=["business_date", "product", "term", "origination_month", "dpd30_principal"])
+        return Portfolio(None, _headline(None), trend, bucket_mix, _movers(no_ends), _with_ratios(pd.DataFrame()))
     first, last = trend["business_date"].iloc[0], trend["business_date"].iloc[-1]
     ends = _frame(
         _sums(
@@ -128,31 +127,21 @@ def _with_ratios(frame: pd.DataFrame) -> pd.DataFrame:
 def _movers(ends: pd.DataFrame, first: date | None = None, last: date | None = None) -> pd.DataFrame:
     """Segments (product x term x origination month) whose DPD30+ balance grew most from `first` to `last`.
 
-    A segment missing on a day counts 0 then (not yet originated, or paid off).
+    A segment missing on a day counts 0 then (not yet originated, or paid off). Ties go
+    to the segment that sorts first, so the list is the same on every request.
     """
     columns = ["product", "term", "origination_month", "dpd30_principal_first", "dpd30_principal_last", "change"]
-    if ends.empty:
-        return pd.DataFrame(columns=columns)
-    wide = ends.pivot_table(
-        index=["product", "term", "origination_month"],
-        columns="business_date",
-        values="dpd30_principal",
-        aggfunc="sum",
-        fill_value=ZERO,
-    )
-    out = pd.DataFrame(
-        {
-            "dpd30_principal_first": wide[first] if first in wide else ZERO,
-            "dpd30_principal_last": wide[last] if last in wide else ZERO,
-        }
-    ).reset_index()
-    out["change"] = out["dpd30_principal_last"] - out["dpd30_principal_first"]
-    grew = out[out["change"] > 0]
-    # Decimal columns are objects to pandas: sort on a float key, tie-break by segment for a stable order.
-    grew = grew.assign(_key=grew["change"].astype(float)).sort_values(
-        ["_key", "product", "term", "origination_month"], ascending=[False, True, True, True]
-    )
-    return grew.drop(columns="_key").head(TOP_MOVERS)[columns].reset_index(drop=True)
+    balances: dict[tuple[Any, ...], list[Decimal]] = {}
+    for day, product, term, month, dpd30 in ends[
+        ["business_date", "product", "term", "origination_month", "dpd30_principal"]
+    ].itertuples(index=False, name=None):
+        pair = balances.setdefault((product, int(term), month), [ZERO, ZERO])
+        pair[0 if day == first else 1] += dpd30
+    rows = [
+        (*segment, before, after, after - before) for segment, (before, after) in balances.items() if after > before
+    ]
+    rows.sort(key=lambda row: (-row[5], row[:3]))
+    return pd.DataFrame(rows[:TOP_MOVERS], columns=columns)
 
 
 # --- roll rates --------------------------------------------------------------------------
@@ -177,9 +166,8 @@ def transition_matrix(transitions: pd.DataFrame, measure: str, order: list[str])
     """From-bucket rows, to-bucket columns: each cell's share of its row's `measure` (rows sum to 1)."""
     if transitions.empty:
         return pd.DataFrame()
-    wide = transitions.pivot_table(
-        index="from_bucket", columns="to_bucket", values=measure, aggfunc="sum", fill_value=0
-    ).astype(float)
+    cells = transitions.assign(value=transitions[measure].astype(float))
+    wide = cells.groupby(["from_bucket", "to_bucket"])["value"].sum().unstack(fill_value=0.0)
     rows = [b for b in order if b in wide.index]
     columns = [b for b in order if b in wide.columns]
     wide = wide.loc[rows, columns]

@@ -7,6 +7,7 @@ look is the desk's (riskmodels.figures.desk_figure); words go through gettext.
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -29,10 +30,17 @@ def _levels() -> dict[str, str]:
 
 
 def _values(column: pd.Series) -> list[Any]:
-    """A column as a plain list for plotly (money as floats: a chart's pixels need no cents)."""
-    if column.dtype == object and len(column) and isinstance(column.iloc[0], Decimal):
-        return [float(v) for v in column]
-    return column.tolist()
+    """A column as a plain list for plotly: money as floats (a chart's pixels need no cents), dates ISO.
+
+    Plain floats and strings also keep the figure cheap: plotly deep-copies its data, and
+    copying a date object costs a hundred times a string's.
+    """
+    values = column.tolist()
+    if values and isinstance(values[0], Decimal):
+        return [float(v) for v in values]
+    if values and isinstance(values[0], date):
+        return [v.isoformat() for v in values]
+    return values
 
 
 def dpd_ratio_trend_figure(trend: pd.DataFrame, *, basis: str) -> go.Figure:

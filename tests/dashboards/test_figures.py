@@ -30,7 +30,7 @@ def test_ratio_trend_draws_the_three_levels_by_balance() -> None:
     fig = figures.dpd_ratio_trend_figure(trend, basis="balance")
     assert [t.name for t in fig.data] == ["DPD1+", "DPD30+", "DPD90+"]
     assert list(fig.data[1].y) == [0.05, 0.06]
-    assert list(fig.data[1].x) == [D1, D2]
+    assert list(fig.data[1].x) == ["2026-10-01", "2026-10-02"]
     assert fig.layout.yaxis.title.text == "share of outstanding principal"
     assert fig.layout.yaxis.tickformat == ".1%"
     assert fig.layout.title.text == "Delinquency by balance"
