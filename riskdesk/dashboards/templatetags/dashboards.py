@@ -21,3 +21,9 @@ def share(value: Decimal | float | None, places: int = 2) -> str:
 def month(value: object) -> str:
     """An origination month (a date, its first day) as YYYY-MM."""
     return value.strftime("%Y-%m") if hasattr(value, "strftime") else "—"
+
+
+@register.filter
+def thousands(value: int | None) -> str:
+    """A count with thousands grouped: 52272 -> 52,272."""
+    return "—" if value is None else f"{int(value):,}"

@@ -228,7 +228,9 @@ def _expected_loss_select(filters: DashboardFilters, query: QueryDict) -> Contex
         "by_stage": loss.by_stage,
         "stage_rows": loss.by_stage.to_dict("records"),
         "product_rows": loss.by_product.to_dict("records"),
-        "source_rows": loss.by_source.to_dict("records"),
+        "source_rows": [
+            {**row, "name": _pd_source_name(row["pd_source"])} for row in loss.by_source.to_dict("records")
+        ],
         "lgd_rows": loss.lgd.to_dict("records"),
         "trend": loss.trend,
         "by_product": loss.by_product,
@@ -239,6 +241,15 @@ def _expected_loss_select(filters: DashboardFilters, query: QueryDict) -> Contex
             "trend": loss.trend,
         },
     }
+
+
+def _pd_source_name(code: str) -> str:
+    names = {
+        "score": _("scorecard PD"),
+        "roll_rate": _("observed roll rate of the bucket"),
+        "default": _("in default (PD 1)"),
+    }
+    return names.get(code, code)
 
 
 def _expected_loss_charts(context: Context) -> dict[str, go.Figure]:
