@@ -2,20 +2,26 @@
 
 `tests/dashboards/independent.py` recomputes each loan's state from installments and the
 allocations of posted payments; the aggregates close of day wrote are summed over every
-product, term and origination month and compared to the cent.
+product, term and origination month and compared to the cent, and so are the headline
+figures of each book page as the risk officer opens it (default filters: the 90 days to
+the last closed day).
 """
 
 from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import pytest
+from django.contrib.auth.models import User
 from django.db.models import Sum
+from django.urls import reverse
 
 from riskdesk.dashboards.aggregates import roll_rate_pds
 from riskdesk.dashboards.models import ExpectedLossDay, RollRateMonth, VintagePoint
 from riskdesk.lending.models import PortfolioSnapshot
+from tests.conftest import client_for
 from tests.dashboards import independent
 from tests.dashboards.conftest import LAST_CLOSED, SeededBook
 
@@ -115,3 +121,64 @@ def test_expected_loss_by_stage_equals_the_book(book: list[independent.LoanFacts
     pds = independent.roll_rate_pd(book, MONTH_ENDS)
     assert stored == independent.ecl_by_stage(book, LAST_CLOSED, pds, Decimal("0.45"))
     assert set(stored) == {1, 2, 3}
+
+
+# -- the pages, as the risk officer opens them ------------------------------------------
+
+
+def page(users: dict[str, User], name: str, **params: str) -> Any:
+    response = client_for(users["risk_officer"]).get(reverse(name), params)
+    assert response.status_code == 200
+    return response.context
+
+
+@pytest.mark.parametrize("product", ["", "xiaodai"])
+def test_the_portfolio_pages_headline_equals_the_loan_book(
+    book: list[independent.LoanFacts], users: dict[str, User], product: str
+) -> None:
+    headline = page(users, "dashboard_portfolio", product=product)["headline"]
+    facts = [f for f in book if not product or f.loan.product.code == product]
+    assert {key: headline[key] for key in HEADLINE} == independent.portfolio(facts, LAST_CLOSED)
+
+
+def test_the_roll_rate_pages_matrix_equals_october_from_september(
+    book: list[independent.LoanFacts], users: dict[str, User]
+) -> None:
+    transitions = page(users, "dashboard_roll_rates")["transitions"]
+    cells = transitions.groupby(["from_bucket", "to_bucket"])[["loans", "balance"]].sum()
+    shown = {(f, t): (int(row["loans"]), row["balance"]) for (f, t), row in cells.iterrows()}
+    assert shown == independent.transitions(book, date(2026, 9, 30), date(2026, 10, 31))
+
+
+def test_the_vintage_pages_curves_equal_the_loan_book(
+    book: list[independent.LoanFacts], users: dict[str, User]
+) -> None:
+    curves = page(users, "dashboard_vintages")["curves"]
+    shown = {
+        (row["origination_month"], row["months_on_book"]): (
+            int(row["ever30_loans"]),
+            row["ever30_principal"],
+            int(row["ever90_loans"]),
+            row["ever90_principal"],
+        )
+        for row in curves.to_dict("records")
+    }
+    expected: dict[tuple[date, int], list[Any]] = {}
+    for (_, _, month, months_on_book), point in independent.vintages(book, LAST_CLOSED).items():
+        sums = expected.setdefault((month, months_on_book), [0, Decimal("0.00"), 0, Decimal("0.00")])
+        expected[(month, months_on_book)] = [a + b for a, b in zip(sums, point, strict=True)]
+    assert shown == {key: tuple(value) for key, value in expected.items()}
+    # A point by hand: July's loans past 90 days by November (months on book 4).
+    assert shown[(date(2026, 7, 1), 4)][2] == 3
+
+
+def test_the_expected_loss_pages_stages_equal_the_loan_book(
+    book: list[independent.LoanFacts], users: dict[str, User]
+) -> None:
+    by_stage = page(users, "dashboard_expected_loss")["by_stage"]
+    shown = {
+        int(row["stage"]): {"loans": int(row["loans"]), "ead": row["ead"], "ecl": row["ecl"]}
+        for row in by_stage.to_dict("records")
+    }
+    pds = independent.roll_rate_pd(book, MONTH_ENDS)
+    assert shown == independent.ecl_by_stage(book, LAST_CLOSED, pds, Decimal("0.45"))
