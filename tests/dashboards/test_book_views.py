@@ -337,3 +337,24 @@ def test_expected_loss_csv_by_stage(officer: Client, product: Product) -> None:
         ["2", "5", "2000.00", "300.00", "0.150000"],
         ["3", "0", "0.00", "0.00", ""],
     ]
+
+
+def test_the_flow_chain_to_write_off_implies_a_loss_on_the_current_balance(officer: Client, product: Product) -> None:
+    # Given half of each bucket's balance rolling one bucket on in October (M6: half to M7+ or written off)
+    chain = ["M0", "M1", "M2", "M3", "M4", "M5", "M6", "M7+"]
+    for frm, to in zip(chain, chain[1:], strict=False):
+        roll(OCT, product, frm, "M0", 1, "500.00")
+        if to == "M7+":
+            roll(OCT, product, frm, "M7+", 1, "250.00")
+            roll(OCT, product, frm, "written_off", 1, "250.00")
+        else:
+            roll(OCT, product, frm, to, 1, "500.00")
+    snapshot(D2, product, 12, JAN, "M0", 20, "20000.00")
+    ClosedDay.objects.create(business_date=D2)
+    # When the risk officer opens the roll rates over October
+    response = officer.get(url("roll-rates", "from=2026-10-01&to=2026-11-20"))
+    # Then each step is 50%, the chain 0.5 ** 7, and the loss it implies that share of today's current balance
+    assert list(response.context["flows"]["rate"]) == [0.5] * 7
+    assert response.context["implied_rate"] == Decimal("0.0078125")
+    assert (response.context["current_day"], response.context["current_balance"]) == (D2, Decimal("20000.00"))
+    assert response.context["implied_loss"] == Decimal("156.25")
