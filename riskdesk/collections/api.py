@@ -1132,6 +1132,14 @@ RECORD_COMPLAINTS = HasRole(ADMIN, SUPERVISOR, COLLECTOR)
 READ_COMPLAINTS = HasRole(ADMIN, SUPERVISOR, RISK_OFFICER)
 
 
+@extend_schema_field(OpenApiTypes.STR)
+class ComplaintChannelField(serializers.ChoiceField):
+    """How a complaint arrived, any channel; a plain string in the schema, like AttemptChannelField."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(choices=Channel.choices, help_text="call, sms, email, push, letter or visit", **kwargs)
+
+
 class ComplaintOutputSerializer(serializers.ModelSerializer):
     channel = serializers.CharField()
     category = serializers.CharField()
@@ -1169,7 +1177,7 @@ class ComplaintListCreateApi(APIView):
     class InputSerializer(serializers.Serializer):
         borrower = RecordIdField(queryset=Borrower.objects.all())
         case = serializers.IntegerField(min_value=1, required=False, allow_null=True, default=None)
-        channel = serializers.ChoiceField(choices=Channel.choices, help_text="how the complaint arrived")
+        channel = ComplaintChannelField()
         category = serializers.ChoiceField(choices=Complaint.Category.choices)
         received_at = serializers.DateTimeField(required=False, help_text="when it arrived; default now")
         description = serializers.CharField(max_length=4000)
