@@ -84,23 +84,21 @@ def bucket_mix_figure(mix: pd.DataFrame, *, order: list[str]) -> go.Figure:
     if mix.empty:
         return no_data_figure(title=title, x=x, y=y)
     colours = bucket_colours(order)
-    codes = set(mix["bucket"])
-    present = [b for b in order if b in codes] + sorted(codes - set(order))
-    traces = []
-    for bucket in present:
-        rows = mix[mix["bucket"] == bucket]
-        traces.append(
-            {
-                "type": "scatter",
-                "name": str(label(bucket)),
-                "x": _values(rows["business_date"]),
-                "y": _values(rows["outstanding_principal"]),
-                "mode": "lines",
-                "stackgroup": "mix",
-                "groupnorm": "fraction",
-                "line": {"width": 0.5, "color": colours.get(bucket, INK)},
-            }
-        )
+    by_bucket = dict(list(mix.groupby("bucket", sort=False)))
+    present = [b for b in order if b in by_bucket] + sorted(set(by_bucket) - set(order))
+    traces = [
+        {
+            "type": "scatter",
+            "name": str(label(bucket)),
+            "x": _values(by_bucket[bucket]["business_date"]),
+            "y": _values(by_bucket[bucket]["outstanding_principal"]),
+            "mode": "lines",
+            "stackgroup": "mix",
+            "groupnorm": "fraction",
+            "line": {"width": 0.5, "color": colours.get(bucket, INK)},
+        }
+        for bucket in present
+    ]
     return desk_figure(traces, title=title, x=x, y=y, percent_y=True, layout={"yaxis": {"range": [0, 1]}})
 
 
