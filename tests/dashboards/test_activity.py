@@ -344,3 +344,26 @@ def test_a_bad_date_is_a_400_naming_the_field(users: dict[str, User]) -> None:
     response = client_for(users["admin"]).get(url("compliance", "from=2026-13-01"))
     assert response.status_code == 400
     assert "(from)" in response.content.decode()
+
+
+@pytest.mark.parametrize("page", ["collections", "compliance"])
+def test_the_activity_pages_read_only_the_aggregates(desk: dict[str, User], moves: Product, page: str) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    compliance_rows()
+    admin = client_for(desk["admin"])
+    with CaptureQueriesContext(connection) as queries:
+        assert admin.get(url(page, "from=2026-10-01&to=2026-11-21")).status_code == 200
+    sql = " ".join(q["sql"] for q in queries.captured_queries)
+    for scanned in (
+        "collections_contactattempt",
+        "collections_case",
+        "collections_promise",
+        "lending_payment",
+        "lending_installment",
+        'lending_loan"',
+    ):
+        assert scanned not in sql
+    # Session, user, roles, the filter bar's products, then one grouped query per table.
+    assert len(queries.captured_queries) <= 10
