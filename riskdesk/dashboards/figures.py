@@ -87,18 +87,13 @@ def bucket_mix_figure(mix: pd.DataFrame, *, order: list[str]) -> go.Figure:
     by_bucket = dict(list(mix.groupby("bucket", sort=False)))
     present = [b for b in order if b in by_bucket] + sorted(set(by_bucket) - set(order))
     traces = [
-        {
-            "type": "scatter",
-            "name": str(label(bucket)),
-            "x": _values(by_bucket[bucket]["business_date"]),
-            "y": _values(by_bucket[bucket]["outstanding_principal"]),
-            "mode": "lines",
-            "stackgroup": "mix",
-            "groupnorm": "fraction",
-            "line": {"width": 0.5, "color": colours.get(bucket, INK)},
-        }
-        for bucket in present
+        _stacked_area(
+            str(label(b)), by_bucket[b]["business_date"], by_bucket[b]["outstanding_principal"], colours.get(b, INK)
+        )
+        for b in present
     ]
+    for trace in traces:
+        trace.update(stackgroup="mix", groupnorm="fraction")
     return desk_figure(traces, title=title, x=x, y=y, percent_y=True, layout={"yaxis": {"range": [0, 1]}})
 
 
@@ -188,23 +183,34 @@ def _stage_name(stage: int) -> str:
     return _("stage %(stage)d") % {"stage": stage}
 
 
+def _stacked_area(name: str, x: pd.Series, y: pd.Series, colour: str) -> dict[str, Any]:
+    return {
+        "type": "scatter",
+        "name": name,
+        "x": _values(x),
+        "y": _values(y),
+        "mode": "lines",
+        "stackgroup": "one",
+        "line": {"width": 0.5, "color": colour},
+    }
+
+
 def ecl_by_product_figure(by_product: pd.DataFrame) -> go.Figure:
     """ECL by product, stacked by stage (columns product, stage, ecl)."""
     title, x, y = _("Expected loss by product and stage"), _("product"), _("ECL")
     if by_product.empty:
         return no_data_figure(title=title, x=x, y=y)
-    traces = []
-    for stage in (1, 2, 3):
-        rows = by_product[by_product["stage"] == stage]
-        traces.append(
-            {
-                "type": "bar",
-                "name": _stage_name(stage),
-                "x": _values(rows["product"]),
-                "y": _values(rows["ecl"]),
-                "marker": {"color": STAGE_COLOURS[stage]},
-            }
-        )
+    stages = {stage: by_product[by_product["stage"] == stage] for stage in (1, 2, 3)}
+    traces = [
+        {
+            "type": "bar",
+            "name": _stage_name(stage),
+            "x": _values(rows["product"]),
+            "y": _values(rows["ecl"]),
+            "marker": {"color": STAGE_COLOURS[stage]},
+        }
+        for stage, rows in stages.items()
+    ]
     return desk_figure(traces, title=title, x=x, y=y, layout={"barmode": "stack"})
 
 
@@ -213,18 +219,9 @@ def ecl_trend_figure(trend: pd.DataFrame) -> go.Figure:
     title, x, y = _("Expected loss over time"), _("business date"), _("ECL")
     if trend.empty:
         return no_data_figure(title=title, x=x, y=y)
-    traces = []
-    for stage in (1, 2, 3):
-        rows = trend[trend["stage"] == stage]
-        traces.append(
-            {
-                "type": "scatter",
-                "name": _stage_name(stage),
-                "x": _values(rows["business_date"]),
-                "y": _values(rows["ecl"]),
-                "mode": "lines",
-                "stackgroup": "ecl",
-                "line": {"width": 0.5, "color": STAGE_COLOURS[stage]},
-            }
-        )
+    stages = {stage: trend[trend["stage"] == stage] for stage in (1, 2, 3)}
+    traces = [
+        _stacked_area(_stage_name(stage), rows["business_date"], rows["ecl"], STAGE_COLOURS[stage])
+        for stage, rows in stages.items()
+    ]
     return desk_figure(traces, title=title, x=x, y=y)
