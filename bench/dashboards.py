@@ -281,12 +281,13 @@ def measure_pages(repeat: int) -> list[dict[str, Any]]:
                 client.get(url)
             # Counted now: each request starts by emptying the connection's query log.
             queries = len(captured)
-            timings = []
+            timings, cpu = [], []
             for _ in range(repeat):
-                started = time.perf_counter()
+                started, cpu_started = time.perf_counter(), time.process_time()
                 response = client.get(url)
                 b"".join(response) if response.streaming else response.content  # noqa: B018
                 timings.append(time.perf_counter() - started)
+                cpu.append(time.process_time() - cpu_started)
             results.append(
                 {
                     "page": name,
@@ -296,6 +297,9 @@ def measure_pages(repeat: int) -> list[dict[str, Any]]:
                     "queries": queries,
                     "kb": len(response.content) / 1024 if not response.streaming else 0,
                     **_summary(timings),
+                    # This process's CPU (Django, pandas, plotly, templates; not Postgres): what
+                    # the wall time is made of when nothing else competes for the CPUs.
+                    "cpu_median_ms": statistics.median(cpu) * 1000,
                 }
             )
     return results
@@ -319,12 +323,18 @@ def measure_baseline(repeat: int) -> dict[str, Any]:
 def print_results(loans: int, sizes: dict[str, int], pages: list[dict[str, Any]], baseline: dict[str, Any]) -> None:
     print(f"\nbook: {loans} loans generated, night closed {AS_OF}; aggregate rows (with the copied history):")
     print("  " + ", ".join(f"{table} {rows}" for table, rows in sizes.items()))
-    print(f"\n{'page':<26} {'variant':<9} {'status':>6} {'queries':>7} {'KB':>6} {'median ms':>10} {'p95 ms':>8}")
+    print(
+        f"\n{'page':<26} {'variant':<9} {'status':>6} {'queries':>7} {'KB':>6} {'median ms':>10} {'p95 ms':>8} "
+        f"{'CPU ms':>7}"
+    )
     for r in pages:
         print(
             f"{r['page']:<26} {r['variant']:<9} {r['status']:>6} {r['queries']:>7} {r['kb']:>6.0f} "
-            f"{r['median_ms']:>10.1f} {r['p95_ms']:>8.1f}"
+            f"{r['median_ms']:>10.1f} {r['p95_ms']:>8.1f} {r['cpu_median_ms']:>7.1f}"
         )
+    print(
+        "(median and p95: wall time of the whole request; CPU ms: this process's CPU time, median, Postgres not in it)"
+    )
     # Other work on the machine moves these figures: say how busy it was.
     print(
         f"load average (1, 5, 15 min) at the end: {', '.join(f'{x:.1f}' for x in os.getloadavg())}, {os.cpu_count()} CPUs"
