@@ -6,6 +6,7 @@ Words go through gettext, so a figure speaks the language of the request that dr
 
 from __future__ import annotations
 
+import copy
 import json
 from typing import Any
 
@@ -22,6 +23,31 @@ WARN = "#d9822b"
 BAD = "#c23030"
 SOURCE_COLOURS = {"train": TRAINING, "oot": "#7c5cc4", "live": LATEST}
 METRIC_DASH = {"auc": "solid", "ks": "dash", "gini": "dot"}
+
+
+# What the desk's charts take from plotly's default template ("plotly"): desk_figure names it
+# so that plotly does not copy its whole default template (7 KB, ~10 ms) into every figure.
+_AXIS = {
+    "gridcolor": "white",
+    "linecolor": "white",
+    "ticks": "",
+    "title": {"standoff": 15},
+    "zerolinecolor": "white",
+    "automargin": True,
+    "zerolinewidth": 2,
+}
+DESK_TEMPLATE = {
+    "layout": {
+        "autotypenumbers": "strict",
+        "colorway": ["#636efa", "#EF553B", "#00cc96", "#ab63fa", "#FFA15A", "#19d3f3", "#FF6692", "#B6E880"],
+        "hovermode": "closest",
+        "hoverlabel": {"align": "left"},
+        "paper_bgcolor": "white",
+        "xaxis": _AXIS,
+        "yaxis": _AXIS,
+    },
+    "data": {"heatmap": [{"colorbar": {"outlinewidth": 0, "ticks": ""}}]},
+}
 
 
 def desk_layout_spec(*, title: str, x: str, y: str, percent_y: bool = False) -> dict[str, Any]:
@@ -65,6 +91,7 @@ def desk_figure(
     here are our own code's (the figure tests hold them to what plotly.js draws).
     """
     spec = desk_layout_spec(title=title, x=x, y=y, percent_y=percent_y)
+    spec["template"] = copy.deepcopy(DESK_TEMPLATE)
     for key, value in (layout or {}).items():
         spec[key] = {**spec[key], **value} if isinstance(value, dict) and isinstance(spec.get(key), dict) else value
     return go.Figure(data=traces, layout=spec, _validate=False)

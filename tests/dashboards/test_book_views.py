@@ -267,10 +267,16 @@ def test_vintage_curves_add_products_of_one_month(officer: Client, product: Prod
     vintage(JAN, product, 3, 40, 4)
     vintage(JAN, other, 3, 10, 1, 1)
     vintage(FEB, product, 3, 20, 5)
-    curves = officer.get(url("vintages")).context["curves"]
+    response = officer.get(url("vintages"))
+    curves = response.context["curves"]
     point = curves[(curves["origination_month"] == JAN) & (curves["months_on_book"] == 3)].iloc[0]
     assert (int(point["loans"]), int(point["ever30_loans"]), point["ever30_share"]) == (50, 5, 0.1)
     assert point["ever90_principal"] == Decimal("1000.00")
+    # the table: newest vintage first, ever 30+ at 3, 6 and 12 months on book (not reached: None)
+    assert [(r["origination_month"], int(r["loans"]), r["milestones"]) for r in response.context["vintage_rows"]] == [
+        (FEB, 20, [0.25, None, None]),
+        (JAN, 50, [0.1, None, None]),
+    ]
 
 
 def test_vintages_filter_by_product_and_origination_month(officer: Client, product: Product, other: Product) -> None:

@@ -174,26 +174,17 @@ def _vintages_select(filters: DashboardFilters, query: QueryDict) -> Context:
 
 
 def _vintage_summary(curves: pd.DataFrame) -> list[dict[str, Any]]:
-    """A row per vintage: its size, the months on book reached, and its ever-30+ share at 3, 6 and 12 months."""
-    rows = []
-    for month, points in curves.groupby("origination_month", sort=True):
-        latest = points.loc[points["months_on_book"].idxmax()]
-        by_mob = points.set_index("months_on_book")
-        rows.append(
-            {
-                "origination_month": month,
-                "loans": latest["loans"],
-                "principal": latest["principal"],
-                "months_on_book": latest["months_on_book"],
-                "ever30_share": latest["ever30_share"],
-                "ever90_share": latest["ever90_share"],
-                "ever30_balance_share": latest["ever30_balance_share"],
-                "milestones": [
-                    by_mob["ever30_share"].get(mob) if mob in by_mob.index else None for mob in VINTAGE_MILESTONES
-                ],
-            }
-        )
-    return rows[::-1]
+    """A row per vintage, newest first: its size, the months on book reached, and its ever-30+ share at 3, 6 and 12 months."""
+    vintages: dict[Any, dict[str, Any]] = {}
+    for point in curves.to_dict("records"):
+        row = vintages.setdefault(point["origination_month"], {"by_mob": {}, "months_on_book": -1})
+        row["by_mob"][point["months_on_book"]] = point["ever30_share"]
+        if point["months_on_book"] > row["months_on_book"]:
+            row.update(point)
+    return [
+        {**row, "milestones": [row["by_mob"].get(mob) for mob in VINTAGE_MILESTONES]}
+        for _, row in sorted(vintages.items(), key=lambda item: item[0], reverse=True)
+    ]
 
 
 def _vintages_charts(context: Context) -> dict[str, go.Figure]:
