@@ -166,7 +166,9 @@ def complaints_and_ceases_figure(daily: pd.DataFrame) -> go.Figure:
             go.Bar(name=_("cease requests"), x=daily["business_date"], y=daily["cease_request"], marker_color=INK),
         ]
     )
-    fig.update_layout(barmode="group")
+    # A few events over many days: stacked, each day's bar is as wide as a day allows (grouped
+    # side by side they thin into hairlines on a 90-day range).
+    fig.update_layout(barmode="stack", bargap=0.1)
     desk_layout(fig, title=title, x=x, y=y)
     fig.update_yaxes(
         rangemode="tozero", dtick=1 if int(daily[["complaint", "cease_request"]].max().max()) < 6 else None
