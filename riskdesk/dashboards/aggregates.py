@@ -26,7 +26,6 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
 from django.db.models import Count, F, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
@@ -62,6 +61,8 @@ STAGE_2_DPD = 30
 STAGE_3_DPD = 90
 ROLL_RATE_MONTHS = 3
 PD_PLACES = Decimal("0.000001")
+# Migration 0002's default version, for a book whose setting table was emptied (a flush).
+DEFAULT_LGD = Decimal("0.4500")
 
 
 def _fetch(sql: str, params: list[Any] | dict[str, Any]) -> list[tuple[Any, ...]]:
@@ -70,7 +71,7 @@ def _fetch(sql: str, params: list[Any] | dict[str, Any]) -> list[tuple[Any, ...]
         return cursor.fetchall()
 
 
-def _execute(sql: str, params: list[Any]) -> int:
+def _execute(sql: str, params: list[Any] | dict[str, Any]) -> int:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount
@@ -100,16 +101,21 @@ def roll_rates_build(day: date) -> int:
         f"""
         INSERT INTO dashboards_rollratemonth (month_end, product_id, term, origination_month, from_bucket,
                                               to_bucket, loans, balance)
-        SELECT {d}, l.product_id, l.term, {month_start("l.disbursed_on")}, s0.bucket,
-               CASE WHEN s1.status = 'active' THEN s1.bucket
-                    WHEN COALESCE(s1.status, l.status) = 'written_off' THEN 'written_off'
-                    ELSE 'paid_off' END AS to_bucket,
-               COUNT(*), {money("SUM(s0.outstanding_principal)")}
-        FROM lending_loanmonthsnapshot s0
-        JOIN lending_loan l ON l.id = s0.loan_id
-        LEFT JOIN lending_loanmonthsnapshot s1 ON s1.loan_id = s0.loan_id AND s1.month_end = {d}
-        WHERE s0.month_end = {d} AND s0.status = 'active'
-        GROUP BY l.product_id, l.term, {month_start("l.disbursed_on")}, s0.bucket, to_bucket
+        SELECT {d}, r.product_id, r.term, {month_start("r.disbursed_on")}, r.from_bucket, r.to_bucket,
+               SUM(r.loans), {money("SUM(r.balance)")}
+        FROM (
+            SELECT l.product_id, l.term, l.disbursed_on, s0.bucket AS from_bucket,
+                   CASE WHEN s1.status = 'active' THEN s1.bucket
+                        WHEN COALESCE(s1.status, l.status) = 'written_off' THEN 'written_off'
+                        ELSE 'paid_off' END AS to_bucket,
+                   COUNT(*) AS loans, SUM(s0.outstanding_principal) AS balance
+            FROM lending_loanmonthsnapshot s0
+            JOIN lending_loan l ON l.id = s0.loan_id
+            LEFT JOIN lending_loanmonthsnapshot s1 ON s1.loan_id = s0.loan_id AND s1.month_end = {d}
+            WHERE s0.month_end = {d} AND s0.status = 'active'
+            GROUP BY 1, 2, 3, 4, 5
+        ) r
+        GROUP BY r.product_id, r.term, {month_start("r.disbursed_on")}, r.from_bucket, r.to_bucket
         """,
         [day, day, previous],
     )
@@ -161,14 +167,8 @@ def lgd_in_force(day: date) -> dict[int, Decimal]:
     """Each product's LGD on `day`: its own latest version from on or before `day`, else the default's."""
     versions = LossGivenDefault.objects.filter(effective_from__lte=day).order_by("effective_from")
     latest = {product_id: lgd for product_id, lgd in versions.values_list("product_id", "lgd")}
-    default = latest.get(None)
-    lgds = {}
-    for product_id in Product.objects.values_list("id", flat=True):
-        lgd = latest.get(product_id, default)
-        if lgd is None:
-            raise ImproperlyConfigured(f"No loss given default is in force on {day} (add a default version).")
-        lgds[product_id] = lgd
-    return lgds
+    default = latest.get(None, DEFAULT_LGD)
+    return {product_id: latest.get(product_id, default) for product_id in Product.objects.values_list("id", flat=True)}
 
 
 def expected_loss_build(day: date) -> int:
@@ -181,45 +181,58 @@ def expected_loss_build(day: date) -> int:
     roll rate (`roll_rate_pds`). `pd_ead` is the sum of PD x EAD rounded to 6 places and
     `ecl` = LGD x that exact sum, rounded half-up to the cent.
     """
-    d = date_param()
-    _execute(f"DELETE FROM dashboards_expectedlossday WHERE business_date = {d}", [day])
+    d = date_param("d")
+    _execute(f"DELETE FROM dashboards_expectedlossday WHERE business_date = {d}", {"d": day})
     lgds = lgd_in_force(day)
     pds, fallback = roll_rate_pds(day)
     if not lgds:
         return 0
-    lgd_sql = "CASE l.product_id " + " ".join(f"WHEN %s THEN {_numeric()}" for _ in lgds) + " END"
-    pd_sql = "".join(f"WHEN l.bucket = %s THEN {_numeric()} " for _ in pds) + f"ELSE {_numeric()}"
-    params: list[Any] = [day]
-    params += [x for item in lgds.items() for x in item]
-    params += [x for item in pds.items() for x in item] + [fallback]
-    params += [day, day]
+    params: dict[str, Any] = {"d": day, "fallback": fallback}
+    params.update({f"product{k}": product_id for k, product_id in enumerate(lgds)})
+    params.update({f"lgd{k}": lgd for k, lgd in enumerate(lgds.values())})
+    params.update({f"bucket{k}": bucket for k, bucket in enumerate(pds)})
+    params.update({f"pd{k}": pd for k, pd in enumerate(pds.values())})
+    lgd_sql = " ".join(f"WHEN %(product{k})s THEN {_numeric(f'%(lgd{k})s')}" for k in range(len(lgds)))
+    pd_sql = " ".join(f"WHEN l.bucket = %(bucket{k})s THEN {_numeric(f'%(pd{k})s')}" for k in range(len(pds)))
     downgraded = "(l.risk_band <> '' AND f.first_band IS NOT NULL AND l.risk_band > f.first_band)"
-    pd_ead = "SUM(x.pd * x.ead)"
+    # Loans are summed by disbursement day first and by month after: a month of a
+    # million dates costs more than the grouping itself.
     return _execute(
         f"""
         INSERT INTO dashboards_expectedlossday (business_date, product_id, term, origination_month, stage,
                                                 pd_source, loans, ead, pd_ead, lgd, ecl)
-        SELECT {d}, x.product_id, x.term, x.origination_month, x.stage, x.pd_source, COUNT(*),
-               {money("SUM(x.ead)")}, ROUND({pd_ead}, 6), x.lgd, ROUND(x.lgd * {pd_ead}, 2)
+        SELECT {d}, z.product_id, z.term, z.origination_month, z.stage, z.pd_source, z.loans,
+               {money("z.ead")}, ROUND(z.pd_ead, 6), z.lgd, ROUND(z.lgd * z.pd_ead, 2)
         FROM (
-            SELECT l.product_id, l.term, {month_start("l.disbursed_on")} AS origination_month,
-                   l.outstanding_principal AS ead, {lgd_sql} AS lgd,
-                   CASE WHEN l.dpd > {STAGE_3_DPD} THEN 3
-                        WHEN l.dpd > {STAGE_2_DPD} OR {downgraded} THEN 2 ELSE 1 END AS stage,
-                   CASE WHEN l.dpd > {STAGE_3_DPD} THEN 'default'
-                        WHEN l.risk_pd IS NOT NULL THEN 'score' ELSE 'roll_rate' END AS pd_source,
-                   CASE WHEN l.dpd > {STAGE_3_DPD} THEN 1
-                        WHEN l.risk_pd IS NOT NULL THEN l.risk_pd {pd_sql} END AS pd
-            FROM lending_loan l
-            LEFT JOIN (
-                SELECT b.loan_id, b.to_band AS first_band
-                FROM riskmodels_bandchange b
-                JOIN (SELECT loan_id, MIN("on") AS first_on FROM riskmodels_bandchange
-                      WHERE "on" <= {d} GROUP BY loan_id) m ON m.loan_id = b.loan_id AND m.first_on = b."on"
-            ) f ON f.loan_id = l.id
-            WHERE l.status = 'active' AND l.disbursed_on <= {d}
-        ) x
-        GROUP BY x.product_id, x.term, x.origination_month, x.stage, x.pd_source, x.lgd
+            SELECT y.product_id, y.term, {month_start("y.disbursed_on")} AS origination_month, y.stage,
+                   y.pd_source, CASE y.product_id {lgd_sql} END AS lgd,
+                   SUM(y.loans) AS loans, SUM(y.ead) AS ead, SUM(y.pd_ead) AS pd_ead
+            FROM (
+                SELECT x.product_id, x.term, x.disbursed_on, x.stage, x.pd_source,
+                       COUNT(*) AS loans, SUM(x.ead) AS ead, SUM(x.pd * x.ead) AS pd_ead
+                FROM (
+                    SELECT l.product_id, l.term, l.disbursed_on, l.outstanding_principal AS ead,
+                           CASE WHEN l.dpd > {STAGE_3_DPD} THEN 3
+                                WHEN l.dpd > {STAGE_2_DPD} OR {downgraded} THEN 2 ELSE 1 END AS stage,
+                           CASE WHEN l.dpd > {STAGE_3_DPD} THEN 'default'
+                                WHEN l.risk_pd IS NOT NULL THEN 'score' ELSE 'roll_rate' END AS pd_source,
+                           CASE WHEN l.dpd > {STAGE_3_DPD} THEN 1
+                                WHEN l.risk_pd IS NOT NULL THEN l.risk_pd {pd_sql}
+                                ELSE {_numeric("%(fallback)s")} END AS pd
+                    FROM lending_loan l
+                    LEFT JOIN (
+                        SELECT b.loan_id, b.to_band AS first_band
+                        FROM riskmodels_bandchange b
+                        JOIN (SELECT loan_id, MIN("on") AS first_on FROM riskmodels_bandchange
+                              WHERE "on" <= {d} GROUP BY loan_id) m
+                          ON m.loan_id = b.loan_id AND m.first_on = b."on"
+                    ) f ON f.loan_id = l.id
+                    WHERE l.status = 'active' AND l.disbursed_on <= {d}
+                ) x
+                GROUP BY x.product_id, x.term, x.disbursed_on, x.stage, x.pd_source
+            ) y
+            GROUP BY y.product_id, y.term, {month_start("y.disbursed_on")}, y.stage, y.pd_source
+        ) z
         """,
         params,
     )
@@ -262,19 +275,24 @@ def vintages_build(day: date) -> RowCounts:
     One pass over the loans: each vintage's loans grouped by the months they first passed
     30 and 90 days past due, then summed up month by month here.
     """
+    # By days first, by months after (see expected_loss_build).
     rows = _fetch(
         f"""
-        SELECT l.product_id, l.term, {month_start("l.disbursed_on")},
-               {month_start(_first_past_sql(STAGE_2_DPD))}, {month_start(_first_past_sql(STAGE_3_DPD))},
-               COUNT(*), {money("SUM(l.principal)")}
-        FROM lending_loan l
-        LEFT JOIN (
-            SELECT loan_id, MIN(CASE WHEN dpd > {STAGE_2_DPD} THEN "on" END) AS first{STAGE_2_DPD},
-                   MIN(CASE WHEN dpd > {STAGE_3_DPD} THEN "on" END) AS first{STAGE_3_DPD}
-            FROM lending_buckethistory WHERE dpd > {STAGE_2_DPD} AND "on" <= {date_param("d")}
-            GROUP BY loan_id
-        ) h ON h.loan_id = l.id
-        WHERE l.disbursed_on <= {date_param("d")}
+        SELECT v.product_id, v.term, {month_start("v.disbursed_on")}, {month_start("v.passed30")},
+               {month_start("v.passed90")}, SUM(v.loans), {money("SUM(v.principal)")}
+        FROM (
+            SELECT l.product_id, l.term, l.disbursed_on, {_first_past_sql(STAGE_2_DPD)} AS passed30,
+                   {_first_past_sql(STAGE_3_DPD)} AS passed90, COUNT(*) AS loans, SUM(l.principal) AS principal
+            FROM lending_loan l
+            LEFT JOIN (
+                SELECT loan_id, MIN(CASE WHEN dpd > {STAGE_2_DPD} THEN "on" END) AS first{STAGE_2_DPD},
+                       MIN(CASE WHEN dpd > {STAGE_3_DPD} THEN "on" END) AS first{STAGE_3_DPD}
+                FROM lending_buckethistory WHERE dpd > {STAGE_2_DPD} AND "on" <= {date_param("d")}
+                GROUP BY loan_id
+            ) h ON h.loan_id = l.id
+            WHERE l.disbursed_on <= {date_param("d")}
+            GROUP BY 1, 2, 3, 4, 5
+        ) v
         GROUP BY 1, 2, 3, 4, 5
         """,
         {"d": day},
@@ -403,20 +421,29 @@ def collections_build(day: date) -> RowCounts:
 
 
 def _recovered(day: date) -> list[tuple[Any, ...]]:
-    d = date_param()
-    open_on_d = f"c.opened_on <= {d} AND (c.closed_on IS NULL OR c.closed_on >= {d})"
+    """Money value-dated D on loans of a case open on D, by that case's collector and stage.
+
+    Walked from the cases (a few percent of the book) to their loans' payments of D by
+    the (loan, value date) index; a loan in two cases open on D (one closed, the next
+    opened that day) counts once, under the later case.
+    """
+    d = date_param("d")
     return _fetch(
         f"""
-        SELECT c.assigned_to_id, c.stage, {money("SUM(p.amount - p.unapplied)")}
-        FROM lending_payment p
-        JOIN collections_case c ON c.id = (
-            SELECT MAX(c2.id) FROM collections_case c2
-            JOIN collections_case_loans cl ON cl.case_id = c2.id
-            WHERE cl.loan_id = p.loan_id AND {open_on_d.replace("c.", "c2.")})
-        WHERE p.value_date = {d} AND p.status = 'posted'
-        GROUP BY c.assigned_to_id, c.stage
+        WITH case_loan AS (
+            SELECT c.id AS case_id, c.assigned_to_id, c.stage, cl.loan_id
+            FROM collections_case c JOIN collections_case_loans cl ON cl.case_id = c.id
+            WHERE c.opened_on <= {d} AND (c.closed_on IS NULL OR c.closed_on >= {d})
+        ), latest AS (
+            SELECT loan_id, MAX(case_id) AS case_id FROM case_loan GROUP BY loan_id
+        )
+        SELECT cl.assigned_to_id, cl.stage, {money("SUM(p.amount - p.unapplied)")}
+        FROM latest
+        JOIN case_loan cl ON cl.case_id = latest.case_id AND cl.loan_id = latest.loan_id
+        JOIN lending_payment p ON p.loan_id = latest.loan_id AND p.value_date = {d} AND p.status = 'posted'
+        GROUP BY cl.assigned_to_id, cl.stage
         """,
-        [day, day, day],
+        {"d": day},
     )
 
 
