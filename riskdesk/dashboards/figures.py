@@ -75,26 +75,32 @@ def bucket_colours(order: list[str]) -> dict[str, str]:
 
 
 def bucket_mix_figure(mix: pd.DataFrame, *, order: list[str]) -> go.Figure:
-    """Each bucket's share of outstanding principal by business date, stacked.
+    """The delinquent buckets' shares of outstanding principal by business date, stacked.
 
-    Columns business_date, bucket, outstanding_principal; buckets stack in `order`
-    (current at the bottom), any other code after them.
+    Columns business_date, bucket, outstanding_principal. The first bucket of `order`
+    (current) is left out of the stack: it holds most of the book, and drawn it would
+    squash the buckets a risk officer reads into a sliver at the top; the stack's top is
+    the whole delinquent share. Buckets stack in `order`, any other code after them.
     """
-    title, x, y = _("Bucket mix by balance"), _("business date"), _("share of outstanding principal")
+    title, x, y = (
+        _("Bucket mix by balance, delinquent buckets"),
+        _("business date"),
+        _("share of outstanding principal"),
+    )
     if mix.empty:
         return no_data_figure(title=title, x=x, y=y)
     colours = bucket_colours(order)
-    by_bucket = dict(list(mix.groupby("bucket", sort=False)))
-    present = [b for b in order if b in by_bucket] + sorted(set(by_bucket) - set(order))
+    amounts = mix.assign(amount=[float(v) for v in mix["outstanding_principal"]])
+    totals = amounts.groupby("business_date")["amount"].transform("sum")
+    amounts = amounts.assign(share=amounts["amount"] / totals.where(totals != 0))
+    by_bucket = dict(list(amounts.groupby("bucket", sort=False)))
+    present = [b for b in order[1:] if b in by_bucket] + sorted(set(by_bucket) - set(order))
     traces = [
-        _stacked_area(
-            str(label(b)), by_bucket[b]["business_date"], by_bucket[b]["outstanding_principal"], colours.get(b, INK)
-        )
+        _stacked_area(str(label(b)), by_bucket[b]["business_date"], by_bucket[b]["share"], colours.get(b, INK))
         for b in present
     ]
-    for trace in traces:
-        trace.update(stackgroup="mix", groupnorm="fraction")
-    return desk_figure(traces, title=title, x=x, y=y, percent_y=True, layout={"yaxis": {"range": [0, 1]}})
+    layout = {"yaxis": {"rangemode": "tozero", "tickformat": ".1%"}}
+    return desk_figure(traces, title=title, x=x, y=y, percent_y=True, layout=layout)
 
 
 def transition_heatmap_figure(matrix: pd.DataFrame, *, measure: str, month: str = "") -> go.Figure:

@@ -45,19 +45,28 @@ def test_ratio_trend_by_count_reads_the_count_columns() -> None:
     assert list(fig.data[0].y) == [0.2]
 
 
-def test_bucket_mix_stacks_buckets_in_configured_order_as_shares() -> None:
+def test_bucket_mix_stacks_the_delinquent_buckets_as_shares_of_the_book() -> None:
     mix = pd.DataFrame(
         {
-            "business_date": [D1, D1, D2, D2],
-            "bucket": ["M1", "M0", "M0", "M1"],
-            "outstanding_principal": [Decimal("100.00"), Decimal("900.00"), Decimal("800.00"), Decimal("200.00")],
+            "business_date": [D1, D1, D1, D2, D2],
+            "bucket": ["M2", "M1", "M0", "M0", "M1"],
+            "outstanding_principal": [
+                Decimal("100.00"),
+                Decimal("300.00"),
+                Decimal("600.00"),
+                Decimal("800.00"),
+                Decimal("200.00"),
+            ],
         }
     )
     fig = figures.bucket_mix_figure(mix, order=["M0", "M1", "M2"])
-    assert [t.name for t in fig.data] == ["M0", "M1"]
-    assert list(fig.data[0].y) == [900.0, 800.0]
-    assert {t.stackgroup for t in fig.data} == {"mix"}
-    assert fig.data[0].groupnorm == "fraction"
+    # current (M0) is left out; the others stack in the configured order, as shares of the whole book
+    assert [t.name for t in fig.data] == ["M1", "M2"]
+    assert list(fig.data[0].x) == ["2026-10-01", "2026-10-02"]
+    assert list(fig.data[0].y) == [0.3, 0.2]
+    assert list(fig.data[1].y) == [0.1]
+    assert {t.stackgroup for t in fig.data} == {"one"}
+    assert fig.layout.yaxis.tickformat == ".1%"
     assert fig.layout.xaxis.title.text == "business date"
 
 
