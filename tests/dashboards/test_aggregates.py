@@ -20,6 +20,7 @@ from riskdesk.collections.models import (
     Promise,
     QuietHoursConsent,
 )
+from riskdesk.core.jobs import step_run
 from riskdesk.dashboards import aggregates
 from riskdesk.dashboards.models import (
     CollectionsDay,
@@ -356,3 +357,16 @@ def test_rebuilding_a_day_changes_nothing(make_loan: Callable[..., Loan], borrow
             first = tables()
     assert tables() == first
     assert all(first.values())
+
+
+def test_the_step_reports_rows_per_table_and_runs_part_by_part(make_loan: Callable[..., Loan]) -> None:
+    make_loan()
+    run = step_run(aggregates.AGGREGATES_STEP, date(2026, 11, 30))
+    assert (run.status, run.chunks_total, run.chunks_done) == ("done", 4, 4)
+    assert run.rows == {
+        "roll_rate_rows": 0,
+        "expected_loss_rows": 1,
+        "vintage_points": 11,
+        "collections_rows": 0,
+        "compliance_rows": 1,
+    }
