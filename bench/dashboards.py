@@ -138,6 +138,7 @@ def prepare_book() -> dict[str, int]:
         )
         counts["previous_month_end_snapshots"] = cursor.rowcount
         cursor.execute("ANALYZE lending_loan")
+        cursor.execute("ANALYZE lending_loanmonthsnapshot")
     return counts
 
 
