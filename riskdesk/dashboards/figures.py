@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 from django.utils.translation import gettext as _
+from plotly.colors import sample_colorscale
 
 from riskdesk.core.vocabulary import label
 from riskdesk.riskmodels.figures import INK, desk_figure, no_data_figure
@@ -23,6 +24,8 @@ STAGE_COLOURS = {1: "#6c9bd2", 2: "#d9822b", 3: "#a12b2b"}
 # Buckets from current to worst: blue through amber to dark red; ways out of the book grey.
 BUCKET_PALETTE = ["#4a7fb5", "#e3c35a", "#e0a340", "#d9822b", "#cc5f2a", "#b8452a", "#a12b2b", "#6e1a1a"]
 OUT_OF_BOOK_COLOURS = {"paid_off": "#9aa5b1", "written_off": "#3e4c59"}
+# Viridis reversed, its lightest end dropped (pale yellow is unreadable on white).
+VINTAGE_SCALE = ["#b5de2b", "#6ece58", "#1f9e89", "#26828e", "#31688e", "#3e4989", "#482878", "#440154"]
 
 
 def _levels() -> dict[str, str]:
@@ -134,6 +137,14 @@ def transition_heatmap_figure(matrix: pd.DataFrame, *, measure: str, month: str 
     return desk_figure([heat], title=title, x=x, y=y, layout=layout)
 
 
+def flow_step_names(flows: pd.DataFrame) -> list[str]:
+    """Each step's words, "M0 → M1"; the last step (into the last bucket) also counts write-offs (book.flow_rates)."""
+    names = [f"{label(f)} → {label(t)}" for f, t in zip(flows["from_bucket"], flows["to_bucket"], strict=True)]
+    if names:
+        names[-1] += f" / {label('written_off')}"
+    return names
+
+
 def flow_rate_figure(flows: pd.DataFrame) -> go.Figure:
     """The flow rate of each step current -> M1 -> ... -> write-off (columns from_bucket, to_bucket, rate)."""
     title, x, y = _("Flow rates"), _("step"), _("share of balance rolling on")
@@ -142,7 +153,7 @@ def flow_rate_figure(flows: pd.DataFrame) -> go.Figure:
     rates = _values(flows["rate"])
     bar = {
         "type": "bar",
-        "x": [f"{label(f)} → {label(t)}" for f, t in zip(flows["from_bucket"], flows["to_bucket"], strict=True)],
+        "x": flow_step_names(flows),
         "y": rates,
         "text": [f"{r:.1%}" if r == r else "—" for r in rates],
         "textposition": "outside",
@@ -153,34 +164,47 @@ def flow_rate_figure(flows: pd.DataFrame) -> go.Figure:
     return desk_figure([bar], title=title, x=x, y=y, percent_y=True, layout={"yaxis": {"range": [0, top]}})
 
 
+def vintage_colours(count: int) -> list[str]:
+    """`count` colours from light yellow-green (oldest) to dark purple (newest): neighbours stay distinguishable."""
+    points = [1.0] if count == 1 else [i / (count - 1) for i in range(count)]
+    return sample_colorscale(VINTAGE_SCALE, points)
+
+
 def vintage_figure(curves: pd.DataFrame, *, column: str, title: str) -> go.Figure:
     """One curve per origination month: `column` (a cumulative share) against months on book.
 
-    Columns origination_month, months_on_book and `column`; the newest vintages are drawn
-    darkest, so the eye finds whether recent lending is worse.
+    Columns origination_month, months_on_book and `column`; the oldest vintages are drawn
+    light green, the newest dark purple, so the eye finds whether recent lending is worse.
     """
     x, y = _("months on book"), _("cumulative share")
     if curves.empty:
         return no_data_figure(title=title, x=x, y=y)
-    traces = []
     groups = list(curves.groupby("origination_month", sort=True))
-    for i, (month, rows) in enumerate(groups):
-        weight = (i + 1) / len(groups)
-        traces.append(
-            {
-                "type": "scatter",
-                "name": month.strftime("%Y-%m"),
-                "x": _values(rows["months_on_book"]),
-                "y": _values(rows[column]),
-                "mode": "lines",
-                "line": {"width": 1.5, "color": f"rgba(47, 93, 138, {0.25 + 0.75 * weight:.2f})"},
-            }
-        )
+    colours = vintage_colours(len(groups))
+    traces = [
+        {
+            "type": "scatter",
+            "name": month.strftime("%Y-%m"),
+            "x": _values(rows["months_on_book"]),
+            "y": _values(rows[column]),
+            "mode": "lines",
+            "line": {"width": 1.5, "color": colour},
+        }
+        for (month, rows), colour in zip(groups, colours, strict=True)
+    ]
     # Many vintages: the legend goes to the right, scrollable, rather than over the plot.
     layout = {
         "yaxis": {"rangemode": "tozero", "tickformat": ".1%"},
         "height": 380,
-        "legend": {"orientation": "v", "x": 1.02, "xanchor": "left", "y": 1, "yanchor": "top"},
+        # Newest first in the legend: the vintages a risk officer looks for are the recent ones.
+        "legend": {
+            "orientation": "v",
+            "x": 1.02,
+            "xanchor": "left",
+            "y": 1,
+            "yanchor": "top",
+            "traceorder": "reversed",
+        },
     }
     return desk_figure(traces, title=title, x=x, y=y, layout=layout)
 

@@ -85,7 +85,7 @@ def test_transition_heatmap_puts_from_buckets_on_rows_with_share_labels() -> Non
 def test_flow_rate_chart_labels_each_step() -> None:
     flows = pd.DataFrame({"from_bucket": ["M0", "M1"], "to_bucket": ["M1", "M2"], "rate": [0.05, 0.4]})
     fig = figures.flow_rate_figure(flows)
-    assert list(fig.data[0].x) == ["M0 → M1", "M1 → M2"]
+    assert list(fig.data[0].x) == ["M0 → M1", "M1 → M2 / written off"]
     assert list(fig.data[0].y) == [0.05, 0.4]
     assert list(fig.data[0].text) == ["5.0%", "40.0%"]
 
@@ -100,6 +100,7 @@ def test_vintage_chart_draws_one_curve_per_origination_month() -> None:
     )
     fig = figures.vintage_figure(curves, column="ever30_share", title="Ever 30+ by count")
     assert [t.name for t in fig.data] == ["2026-01", "2026-02"]
+    assert [t.line.color for t in fig.data] == ["rgb(181, 222, 43)", "rgb(68, 1, 84)"]  # oldest light, newest dark
     assert list(fig.data[0].x) == [1, 2]
     assert list(fig.data[0].y) == [0.0, 0.05]
     assert fig.layout.xaxis.title.text == "months on book"
