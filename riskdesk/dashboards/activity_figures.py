@@ -3,7 +3,8 @@
 No ORM here: riskdesk.dashboards.activity builds the frames from the day aggregates.
 An empty frame gives the desk's "no data" figure, never an error; a rate with nothing
 to divide (NaN) leaves a gap in its line rather than a zero. The look is the desk's
-(riskmodels.figures.desk_layout); codes are shown in the desk's words (vocabulary).
+(riskmodels.figures.desk_figure, plain trace dicts, as the book's charts); codes are
+shown in the desk's words (vocabulary).
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ import plotly.graph_objects as go
 from django.utils.translation import gettext as _
 
 from riskdesk.core.vocabulary import label
-from riskdesk.riskmodels.figures import BAD, INK, LATEST, TRAINING, WARN, desk_layout, no_data_figure
+from riskdesk.dashboards.figures import _values
+from riskdesk.riskmodels.figures import BAD, INK, LATEST, TRAINING, WARN, desk_figure, no_data_figure
 
 GOOD = "#2f8a5b"
 CHANNEL_COLOURS = {
@@ -26,6 +28,8 @@ CHANNEL_COLOURS = {
     "": TRAINING,
 }
 STAGE_ORDER = ["early", "mid", "late", "write_off_review"]
+STAGE_COLOURS = [WARN, "#cc5f2a", BAD, INK, TRAINING]
+RATE_AXIS = {"yaxis": {"range": [0, 1.05]}}
 
 
 def work_rates_figure(trend: pd.DataFrame) -> go.Figure:
@@ -33,29 +37,23 @@ def work_rates_figure(trend: pd.DataFrame) -> go.Figure:
     title, x, y = _("Contact and promise rates"), _("business date"), _("rate")
     if trend.empty:
         return no_data_figure(title=title, x=x, y=y)
-    fig = go.Figure(
-        [
-            go.Scatter(
-                name=_("right-party contact rate"),
-                x=trend["business_date"],
-                y=trend["rpc_rate"],
-                mode="lines+markers",
-                line={"color": LATEST, "width": 2},
-                marker={"size": 4},
-            ),
-            go.Scatter(
-                name=_("promise kept rate"),
-                x=trend["business_date"],
-                y=trend["kept_rate"],
-                mode="lines+markers",
-                line={"color": GOOD, "width": 2},
-                marker={"size": 4},
-            ),
-        ]
-    )
-    desk_layout(fig, title=title, x=x, y=y, percent_y=True)
-    fig.update_yaxes(range=[0, 1.05])
-    return fig
+    dates = _values(trend["business_date"])
+    traces = [
+        {
+            "type": "scatter",
+            "name": name,
+            "x": dates,
+            "y": _values(trend[column]),
+            "mode": "lines+markers",
+            "line": {"color": colour, "width": 2},
+            "marker": {"size": 4},
+        }
+        for column, name, colour in (
+            ("rpc_rate", _("right-party contact rate"), LATEST),
+            ("kept_rate", _("promise kept rate"), GOOD),
+        )
+    ]
+    return desk_figure(traces, title=title, x=x, y=y, percent_y=True, layout=RATE_AXIS)
 
 
 def recovered_figure(trend: pd.DataFrame) -> go.Figure:
@@ -63,17 +61,14 @@ def recovered_figure(trend: pd.DataFrame) -> go.Figure:
     title, x, y = _("Amounts recovered"), _("business date"), _("recovered")
     if trend.empty:
         return no_data_figure(title=title, x=x, y=y)
-    fig = go.Figure(
-        go.Bar(
-            x=trend["business_date"],
-            y=trend["recovered"].astype(float),
-            marker_color=LATEST,
-            hovertemplate="%{x|%Y-%m-%d}: %{y:,.2f}<extra></extra>",
-        )
-    )
-    desk_layout(fig, title=title, x=x, y=y)
-    fig.update_yaxes(tickformat=",.0f", rangemode="tozero")
-    return fig
+    bar = {
+        "type": "bar",
+        "x": _values(trend["business_date"]),
+        "y": _values(trend["recovered"]),
+        "marker": {"color": LATEST},
+        "hovertemplate": "%{x|%Y-%m-%d}: %{y:,.2f}<extra></extra>",
+    }
+    return desk_figure([bar], title=title, x=x, y=y, layout={"yaxis": {"tickformat": ",.0f", "rangemode": "tozero"}})
 
 
 def cases_by_stage_figure(stages: pd.DataFrame) -> go.Figure:
@@ -83,17 +78,17 @@ def cases_by_stage_figure(stages: pd.DataFrame) -> go.Figure:
         return no_data_figure(title=title, x=x, y=y)
     rank = {stage: i for i, stage in enumerate(STAGE_ORDER)}
     ordered = stages.sort_values("stage", key=lambda s: s.map(lambda v: rank.get(v, len(rank))))
-    fig = go.Figure(
-        go.Bar(
-            x=[str(label(s)) for s in ordered["stage"]],
-            y=ordered["cases_open"],
-            text=ordered["cases_open"],
-            textposition="outside",
-            marker_color=[WARN, "#cc5f2a", BAD, INK, TRAINING][: len(ordered)],
-            cliponaxis=False,
-        )
-    )
-    return desk_layout(fig, title=title, x=x, y=y)
+    counts = _values(ordered["cases_open"])
+    bar = {
+        "type": "bar",
+        "x": [str(label(s)) for s in ordered["stage"]],
+        "y": counts,
+        "text": counts,
+        "textposition": "outside",
+        "marker": {"color": [STAGE_COLOURS[min(rank.get(s, 4), 4)] for s in ordered["stage"]]},
+        "cliponaxis": False,
+    }
+    return desk_figure([bar], title=title, x=x, y=y)
 
 
 def cure_rate_figure(cure: pd.DataFrame) -> go.Figure:
@@ -102,16 +97,14 @@ def cure_rate_figure(cure: pd.DataFrame) -> go.Figure:
     if cure.empty:
         return no_data_figure(title=title, x=x, y=y)
     buckets = [str(label(b)) for b in cure["from_bucket"]]
-    fig = go.Figure(
-        [
-            go.Bar(name=_("by count"), x=buckets, y=cure["cure_rate_count"], marker_color=LATEST),
-            go.Bar(name=_("by balance"), x=buckets, y=cure["cure_rate_balance"], marker_color=GOOD),
-        ]
-    )
-    fig.update_layout(barmode="group")
-    desk_layout(fig, title=title, x=x, y=y, percent_y=True)
-    fig.update_yaxes(range=[0, 1.05])
-    return fig
+    traces = [
+        {"type": "bar", "name": name, "x": buckets, "y": _values(cure[column]), "marker": {"color": colour}}
+        for column, name, colour in (
+            ("cure_rate_count", _("by count"), LATEST),
+            ("cure_rate_balance", _("by balance"), GOOD),
+        )
+    ]
+    return desk_figure(traces, title=title, x=x, y=y, percent_y=True, layout={**RATE_AXIS, "barmode": "group"})
 
 
 def blocked_by_rule_figure(blocked: pd.DataFrame) -> go.Figure:
@@ -121,23 +114,20 @@ def blocked_by_rule_figure(blocked: pd.DataFrame) -> go.Figure:
         return no_data_figure(title=title, x=x, y=y)
     totals = blocked.groupby("rule")["count"].sum().sort_values()
     rules = list(totals.index)  # fewest first: plotly draws the first category at the bottom
-    fig = go.Figure()
-    for channel, rows in blocked.groupby("channel", sort=True):
-        counts = rows.set_index("rule")["count"].reindex(rules, fill_value=0)
-        fig.add_trace(
-            go.Bar(
-                name=str(label(channel)) if channel else _("no channel"),
-                y=[str(label(r)) for r in rules],
-                x=counts.tolist(),
-                orientation="h",
-                marker_color=CHANNEL_COLOURS.get(str(channel), INK),
-            )
-        )
-    fig.update_layout(barmode="stack")
-    desk_layout(fig, title=title, x=x, y=y)
+    traces = [
+        {
+            "type": "bar",
+            "orientation": "h",
+            "name": str(label(channel)) if channel else _("no channel"),
+            "y": [str(label(r)) for r in rules],
+            "x": _values(rows.set_index("rule")["count"].reindex(rules, fill_value=0)),
+            "marker": {"color": CHANNEL_COLOURS.get(str(channel), INK)},
+        }
+        for channel, rows in blocked.groupby("channel", sort=True)
+    ]
     # Rules are long phrases: room for them on the left, and a bar's height per rule.
-    fig.update_layout(height=max(320, 80 + 28 * len(rules)), margin={"l": 220})
-    return fig
+    layout = {"barmode": "stack", "height": max(320, 80 + 28 * len(rules)), "margin": {"l": 220}}
+    return desk_figure(traces, title=title, x=x, y=y, layout=layout)
 
 
 def reminders_figure(daily: pd.DataFrame) -> go.Figure:
@@ -145,14 +135,13 @@ def reminders_figure(daily: pd.DataFrame) -> go.Figure:
     title, x, y = _("Reminders sent and blocked"), _("business date"), _("reminders")
     if daily.empty:
         return no_data_figure(title=title, x=x, y=y)
-    fig = go.Figure(
-        [
-            go.Bar(name=_("sent"), x=daily["business_date"], y=daily["reminder_sent"], marker_color=LATEST),
-            go.Bar(name=_("blocked"), x=daily["business_date"], y=daily["reminder_blocked"], marker_color=WARN),
-        ]
+    return desk_figure(
+        _daily_bars(daily, (("reminder_sent", _("sent"), LATEST), ("reminder_blocked", _("blocked"), WARN))),
+        title=title,
+        x=x,
+        y=y,
+        layout={"barmode": "stack"},
     )
-    fig.update_layout(barmode="stack")
-    return desk_layout(fig, title=title, x=x, y=y)
 
 
 def complaints_and_ceases_figure(daily: pd.DataFrame) -> go.Figure:
@@ -160,17 +149,22 @@ def complaints_and_ceases_figure(daily: pd.DataFrame) -> go.Figure:
     title, x, y = _("Complaints and cease requests"), _("business date"), _("count")
     if daily.empty:
         return no_data_figure(title=title, x=x, y=y)
-    fig = go.Figure(
-        [
-            go.Bar(name=_("complaints"), x=daily["business_date"], y=daily["complaint"], marker_color=BAD),
-            go.Bar(name=_("cease requests"), x=daily["business_date"], y=daily["cease_request"], marker_color=INK),
-        ]
-    )
+    few = int(daily[["complaint", "cease_request"]].max().max()) < 6
     # A few events over many days: stacked, each day's bar is as wide as a day allows (grouped
-    # side by side they thin into hairlines on a 90-day range).
-    fig.update_layout(barmode="stack", bargap=0.1)
-    desk_layout(fig, title=title, x=x, y=y)
-    fig.update_yaxes(
-        rangemode="tozero", dtick=1 if int(daily[["complaint", "cease_request"]].max().max()) < 6 else None
+    # side by side they thin into hairlines on a 90-day range); whole steps when the counts are small.
+    return desk_figure(
+        _daily_bars(daily, (("complaint", _("complaints"), BAD), ("cease_request", _("cease requests"), INK))),
+        title=title,
+        x=x,
+        y=y,
+        layout={"barmode": "stack", "bargap": 0.1, "yaxis": {"rangemode": "tozero", "dtick": 1 if few else None}},
     )
-    return fig
+
+
+def _daily_bars(daily: pd.DataFrame, series: tuple[tuple[str, str, str], ...]) -> list[dict[str, object]]:
+    """One bar trace per (column, name, colour) of `daily` by business date."""
+    dates = _values(daily["business_date"])
+    return [
+        {"type": "bar", "name": name, "x": dates, "y": _values(daily[column]), "marker": {"color": colour}}
+        for column, name, colour in series
+    ]

@@ -41,7 +41,7 @@ def test_work_rates_draw_both_rates_by_day_with_a_gap_where_there_is_no_rate() -
     trend = pd.DataFrame({"business_date": [D1, D2], "rpc_rate": [0.25, 0.5], "kept_rate": [float("nan"), 0.75]})
     fig = figures.work_rates_figure(trend)
     rpc, kept = fig.data
-    assert list(rpc.y) == [0.25, 0.5] and list(rpc.x) == [D1, D2]
+    assert list(rpc.y) == [0.25, 0.5] and list(rpc.x) == ["2026-11-20", "2026-11-21"]
     assert math.isnan(kept.y[0]) and kept.y[1] == 0.75
     assert fig.layout.yaxis.tickformat == ".0%"
     assert fig.layout.xaxis.title.text == "business date"
