@@ -19,8 +19,9 @@ been in force since then (the versions of its scope it would supersede drop out)
 incident window draft keeps its own dates, and the window starts at the earlier of
 D - 89 and its start. Both columns come from one code path: every loan the draft can
 affect (an installment due in the window where the two policies give different terms,
-not paid by its due date) is replayed by the engine twice, once under each grace book;
-every other loan keeps what close of day stored, which is what either replay would give.
+not settled by the earlier of its two grace ends) is replayed by the engine twice, once
+under each grace book; every other loan keeps what close of day stored, which is what
+either replay would give.
 So the "in force" column must equal the stored book (tests hold it to that), and the
 difference is the draft's alone.
 
@@ -37,9 +38,10 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import NamedTuple
 
-from django.db.models import F, Prefetch, Q, Sum
+from django.db.models import DateField, ExpressionWrapper, F, Prefetch, Q, Sum
 
-from riskdesk.core.errors import DomainError
+from riskdesk.core.errors import Conflict, DomainError
+from riskdesk.core.models import JobRun
 from riskdesk.core.money import ZERO
 from riskdesk.lending import engine
 from riskdesk.lending.models import (
@@ -53,6 +55,7 @@ from riskdesk.lending.models import (
 )
 from riskdesk.lending.schedule import ScheduleLine
 from riskdesk.lending.selectors import (
+    DAY_STATE_STEP,
     GraceBook,
     buckets,
     installments_for,
@@ -196,6 +199,9 @@ def grace_policy_simulate(*, draft: Draft, as_of: date | None = None) -> GracePr
     as_of = as_of or closed
     if as_of != closed:
         raise DomainError("as_of_not_closed", f"The book is as of the last closed day, {closed}.", field="as_of")
+    if JobRun.objects.filter(step=DAY_STATE_STEP, status=JobRun.Status.RUNNING).exists():
+        # Half the book would be a day ahead of the other half.
+        raise Conflict("close_of_day_running", "Close of day is running: preview again once it is done.")
     _check(draft)
     window_start = as_of - timedelta(days=WINDOW_DAYS - 1)
     if isinstance(draft, WindowDraft):
@@ -203,7 +209,7 @@ def grace_policy_simulate(*, draft: Draft, as_of: date | None = None) -> GracePr
     products = list(Product.objects.order_by("code"))
     in_force_books = {p.pk: GraceBook(p.pk) for p in products}
     draft_books = {pk: _drafted(book, draft, window_start) for pk, book in in_force_books.items()}
-    affected = _affected_loans(in_force_books, draft_books, window_start, _last_due(draft, as_of))
+    affected = _affected_loans(in_force_books, draft_books, window_start, _last_due(draft, as_of), as_of)
     stored = _stored_side(as_of, window_start)
     in_force, drafted = _without(stored, affected), _without(stored, affected)
     bucket_list = buckets()
@@ -246,28 +252,37 @@ def _last_due(draft: Draft, as_of: date) -> date:
 
 
 def _affected_loans(
-    in_force: dict[int, GraceBook], drafted: dict[int, GraceBook], first: date, last: date
+    in_force: dict[int, GraceBook], drafted: dict[int, GraceBook], first: date, last: date, as_of: date
 ) -> list[int]:
-    """Loans with an installment due on a date whose grace terms the draft changes, not paid by its due date.
+    """Loans the draft can change: an installment due on a date whose grace terms it changes, not
+    settled by the earlier of its two grace ends.
 
-    One paid by its due date is never in grace nor charged penalty under any policy; a
-    loan without such an installment replays the same under both books.
+    One settled by then is charged no penalty and owes nothing on `last` under either book,
+    so every payment of its loan allocates alike: such a loan replays the same under both.
     """
     days = [first + timedelta(days=k) for k in range((last - first).days + 1)]
-    changed = Q()
+    # Due dates grouped by how many days after them the earlier grace end falls.
+    by_offset: dict[tuple[int, int], list[date]] = defaultdict(list)
     for product_id, book in in_force.items():
-        dues = [d for d in days if book.engine_terms(d) != drafted[product_id].engine_terms(d)]
-        if dues:
-            changed |= Q(loan__product_id=product_id, due_date__in=dues)
-    if not changed:
+        for due in days:
+            before, after = book.engine_terms(due), drafted[product_id].engine_terms(due)
+            if before != after:
+                by_offset[product_id, (min(before.grace_end, after.grace_end) - due).days].append(due)
+    if not by_offset:
         return []
-    return sorted(
-        Installment.objects.filter(changed)
-        .filter(Q(pi_settled_on__isnull=True) | Q(pi_settled_on__gt=F("due_date")))
-        .exclude(loan__status=Loan.Status.WRITTEN_OFF)
-        .values_list("loan_id", flat=True)
-        .distinct()
-    )
+    changed = Q()
+    for (product_id, offset), dues in by_offset.items():
+        settled_late = Q(pi_settled_on__gt=ExpressionWrapper(F("due_date") + timedelta(days=offset), DateField()))
+        # One due on `as_of` is past due only for a loan with money value-dated after it.
+        past_due = Q(due_date__lt=as_of) | Q(loan__last_value_date__gt=as_of)
+        changed |= (
+            Q(loan__product_id=product_id, due_date__in=dues)
+            & past_due
+            & (Q(pi_settled_on__isnull=True) | settled_late)
+        )
+    installments = Installment.objects.filter(changed).exclude(loan__status=Loan.Status.WRITTEN_OFF)
+    # order_by(): the model's ordering would join DISTINCT and repeat a loan per installment.
+    return sorted(installments.order_by().values_list("loan_id", flat=True).distinct())
 
 
 def _stored_side(as_of: date, window_start: date) -> _Side:
@@ -282,6 +297,7 @@ def _stored_side(as_of: date, window_start: date) -> _Side:
         row["loan_id"]: (row["loan__product_id"], row["penalty"])
         for row in Installment.objects.filter(due_date__range=(window_start, as_of), penalty_accrued__gt=0)
         .exclude(loan__status=Loan.Status.WRITTEN_OFF)
+        .order_by()
         .values("loan_id", "loan__product_id")
         .annotate(penalty=Sum("penalty_accrued"))
     }

@@ -11,7 +11,8 @@ from django.contrib.auth.models import User
 from django.urls import reverse
 
 from riskdesk import nightly
-from riskdesk.core.models import AuditLog
+from riskdesk.core.errors import DomainError
+from riskdesk.core.models import AuditLog, JobRun
 from riskdesk.lending import closeday, services
 from riskdesk.lending.grace_preview import (
     GracePreview,
@@ -78,18 +79,19 @@ def other_borrower_loan(product: Product) -> Callable[..., Loan]:
 
 @pytest.fixture
 def late_book(make_loan: Callable[..., Loan], other_borrower_loan: Callable[..., Loan]) -> dict[str, Loan]:
-    """Closed through Mar 6: one loan paid 5 days late, one unpaid 6 days, one paid on time.
+    """Closed through Mar 6: loans paid 5 days late, 2 days late (inside grace) and on time, one unpaid.
 
     Under the default policy (3 grace days, penalty from the due date) the late payer was
     charged 938.71 x 5 days x 0.000675 = 3.17 and the unpaid one owes 938.71 x 6 x 0.000675
     = 3.80, overdue since its grace ended on Mar 3.
     """
-    late, unpaid, on_time = make_loan(), other_borrower_loan(), other_borrower_loan()
+    late, unpaid, on_time, two_days_late = make_loan(), *(other_borrower_loan() for _ in range(3))
     pay(on_time, FIRST_DUE, str(FIRST_INSTALLMENT))
+    pay(two_days_late, date(2026, 3, 2), str(FIRST_INSTALLMENT))
     nightly.close_days(as_of=date(2026, 3, 4))
     pay(late, date(2026, 3, 5), "1093.08")  # 1089.91 + 3.17 penalty
     nightly.close_days(as_of=date(2026, 3, 6))
-    return {"late": late, "unpaid": unpaid, "on_time": on_time}
+    return {"late": late, "unpaid": unpaid, "on_time": on_time, "two_days_late": two_days_late}
 
 
 def stored_measures(as_of: date, window_start: date) -> Measures:
@@ -125,7 +127,17 @@ def test_a_longer_grace_puts_the_unpaid_loan_back_in_grace_and_drops_both_penalt
     # Grace to Mar 7: the unpaid loan is in grace on Mar 6, the late payer paid inside it.
     assert preview.total.draft == Measures(1, 0, 0, 0, D("0.00"))
     assert preview.total.difference == Measures(1, -1, 0, -1, D("-6.97"))
+    # The loan paid inside both graces replays alike under both: it is not replayed.
     assert (preview.loans_replayed, preview.loans_changed) == (2, 2)
+
+
+def test_a_shorter_grace_makes_a_payment_two_days_late_short_by_its_penalty(late_book: dict[str, Loan]) -> None:
+    preview = grace_policy_simulate(draft=PolicyDraft(product=None, effective_from=date(2026, 3, 7), grace_days=1))
+    # Grace to Mar 1: paid Mar 2, it owes 938.71 x 2 x 0.000675 = 1.27 penalty, which the payment
+    # covers first, leaving 1.27 of principal unpaid (over the 1.00 tolerance): overdue, 6 days past due.
+    assert preview.total.difference == Measures(0, 1, 0, 1, D("1.27"))
+    # Replayed: the three paid or unpaid after Mar 1. Changed: that one, and the unpaid loan's grace end.
+    assert (preview.loans_replayed, preview.loans_changed) == (3, 2)
 
 
 def test_the_in_force_column_is_the_book_close_of_day_stored(late_book: dict[str, Loan]) -> None:
@@ -173,11 +185,16 @@ def test_a_product_version_in_force_outranks_an_all_products_draft(
 
 
 def test_a_draft_dated_in_the_closed_past_is_refused(late_book: dict[str, Loan]) -> None:
-    from riskdesk.core.errors import DomainError
-
     with pytest.raises(DomainError) as refused:
         grace_policy_simulate(draft=PolicyDraft(product=None, effective_from=date(2026, 3, 6), grace_days=7))
     assert (refused.value.code, refused.value.field) == ("date_in_closed_past", "effective_from")
+
+
+def test_no_preview_while_close_of_day_runs(late_book: dict[str, Loan]) -> None:
+    JobRun.objects.create(step="lending.day_state", business_date=date(2026, 3, 7), status="running")
+    with pytest.raises(DomainError) as refused:
+        grace_policy_simulate(draft=seven_day_draft())
+    assert (refused.value.code, refused.value.status) == ("close_of_day_running", 409)
 
 
 # -- bureau reporting and cases -----------------------------------------------------------------
