@@ -729,6 +729,32 @@ class IncidentWindowListCreateApi(APIView):
         return Response(self.OutputSerializer(window).data, status=status.HTTP_201_CREATED)
 
 
+class GracePreviewMeasuresSerializer(serializers.Serializer):
+    loans_in_grace = serializers.IntegerField(help_text="active loans past due, within grace")
+    loans_overdue = serializers.IntegerField(help_text="active loans past due, past grace end")
+    bureau_reportable = serializers.IntegerField(help_text="loans past grace more than bureau_report_after_days")
+    cases_to_open = serializers.IntegerField(help_text="borrowers past grace end + case_open_after_days")
+    penalty_income = money(help_text="penalty charged on installments due from window_start")
+
+
+class GracePreviewRowSerializer(serializers.Serializer):
+    product = serializers.IntegerField(source="product.pk", allow_null=True, help_text="null: the whole book")
+    product_code = serializers.CharField(source="product.code", allow_null=True)
+    in_force = GracePreviewMeasuresSerializer()
+    draft = GracePreviewMeasuresSerializer()
+    difference = GracePreviewMeasuresSerializer()
+
+
+class GracePreviewSerializer(serializers.Serializer):
+    kind = serializers.CharField(source="draft.kind")
+    as_of = serializers.DateField(help_text="the last closed business day the book is as of")
+    window_start = serializers.DateField(help_text="the first day replayed under the draft")
+    loans_replayed = serializers.IntegerField()
+    loans_changed = serializers.IntegerField(help_text="replayed loans whose state differs under the draft")
+    products = GracePreviewRowSerializer(many=True)
+    total = GracePreviewRowSerializer()
+
+
 class GracePolicySimulateApi(APIView):
     """What a draft grace policy version or incident window would change, before it is saved (admin).
 
@@ -759,52 +785,6 @@ class GracePolicySimulateApi(APIView):
                 raise serializers.ValidationError({"end": ["The window ends before it starts."]})
             return data
 
-    class MeasuresSerializer(serializers.Serializer):
-        loans_in_grace = serializers.IntegerField(help_text="active loans past due, within grace")
-        loans_overdue = serializers.IntegerField(help_text="active loans past due, past grace end")
-        bureau_reportable = serializers.IntegerField(help_text="loans past grace more than bureau_report_after_days")
-        cases_to_open = serializers.IntegerField(help_text="borrowers past grace end + case_open_after_days")
-        penalty_income = money(help_text="penalty charged on installments due from window_start")
-
-    class RowSerializer(serializers.Serializer):
-        product = serializers.IntegerField(source="product.pk", allow_null=True, help_text="null: the whole book")
-        product_code = serializers.CharField(source="product.code", allow_null=True)
-        in_force = serializers.SerializerMethodField()
-        draft = serializers.SerializerMethodField()
-        difference = serializers.SerializerMethodField()
-
-        def _measures(self, measures: grace_preview.Measures) -> dict[str, Any]:
-            return GracePolicySimulateApi.MeasuresSerializer(measures).data
-
-        @extend_schema_field(lambda: GracePolicySimulateApi.MeasuresSerializer)
-        def get_in_force(self, row: grace_preview.PreviewRow) -> dict[str, Any]:
-            return self._measures(row.in_force)
-
-        @extend_schema_field(lambda: GracePolicySimulateApi.MeasuresSerializer)
-        def get_draft(self, row: grace_preview.PreviewRow) -> dict[str, Any]:
-            return self._measures(row.draft)
-
-        @extend_schema_field(lambda: GracePolicySimulateApi.MeasuresSerializer)
-        def get_difference(self, row: grace_preview.PreviewRow) -> dict[str, Any]:
-            return self._measures(row.difference)
-
-    class OutputSerializer(serializers.Serializer):
-        kind = serializers.CharField(source="draft.kind")
-        as_of = serializers.DateField(help_text="the last closed business day the book is as of")
-        window_start = serializers.DateField(help_text="the first day replayed under the draft")
-        loans_replayed = serializers.IntegerField()
-        loans_changed = serializers.IntegerField(help_text="replayed loans whose state differs under the draft")
-        products = serializers.SerializerMethodField()
-        total = serializers.SerializerMethodField()
-
-        @extend_schema_field(lambda: GracePolicySimulateApi.RowSerializer(many=True))
-        def get_products(self, preview: grace_preview.GracePreview) -> list[dict[str, Any]]:
-            return GracePolicySimulateApi.RowSerializer(preview.products, many=True).data
-
-        @extend_schema_field(lambda: GracePolicySimulateApi.RowSerializer)
-        def get_total(self, preview: grace_preview.GracePreview) -> dict[str, Any]:
-            return GracePolicySimulateApi.RowSerializer(preview.total).data
-
     @extend_schema(
         operation_id="grace_policies_simulate",
         request=PolymorphicProxySerializer(
@@ -815,7 +795,7 @@ class GracePolicySimulateApi(APIView):
             },
             resource_type_field_name="kind",
         ),
-        responses={200: OutputSerializer, **errors(400, 403, 422)},
+        responses={200: GracePreviewSerializer, **errors(400, 403, 422)},
     )
     def post(self, request: Request) -> Response:
         kind = validated(self.KindSerializer, request.data)["kind"]
@@ -826,7 +806,7 @@ class GracePolicySimulateApi(APIView):
             data = validated(self.IncidentWindowInputSerializer, request.data)
             draft = grace_preview.WindowDraft(**_without_kind(data))
         preview = grace_preview.grace_policy_simulate(draft=draft)
-        return Response(self.OutputSerializer(preview).data)
+        return Response(GracePreviewSerializer(preview).data)
 
 
 def _without_kind(data: dict[str, Any]) -> dict[str, Any]:

@@ -79,6 +79,7 @@ class GraceBook:
         self.product_policies = list(GracePolicy.objects.filter(product_id=product_id).order_by("effective_from"))
         self.defaults = list(GracePolicy.objects.filter(product__isnull=True).order_by("effective_from"))
         self.windows = list(IncidentWindow.objects.filter(Q(product_id=product_id) | Q(product__isnull=True)))
+        self._terms: dict[date, GraceTerms] = {}
 
     def with_policy(self, policy: GracePolicy) -> GraceBook:
         """This book with an unsaved `policy` version added, replacing its scope's versions from its date on.
@@ -88,6 +89,7 @@ class GraceBook:
         of another product changes nothing here.
         """
         book = copy.copy(self)
+        book._terms = {}
         if policy.product_id is None:
             book.defaults = [p for p in self.defaults if p.effective_from < policy.effective_from] + [policy]
         elif policy.product_id == self.product_id:
@@ -98,6 +100,7 @@ class GraceBook:
     def with_window(self, window: IncidentWindow) -> GraceBook:
         """This book with an unsaved incident `window` added (if it covers this book's product)."""
         book = copy.copy(self)
+        book._terms = {}
         if window.product_id in (None, self.product_id):
             book.windows = [*self.windows, window]
         return book
@@ -111,6 +114,12 @@ class GraceBook:
         return None
 
     def terms_for(self, due: date) -> GraceTerms:
+        # A book is read for many installments sharing few due dates (a bulk replay).
+        if due not in self._terms:
+            self._terms[due] = self._terms_of(due)
+        return self._terms[due]
+
+    def _terms_of(self, due: date) -> GraceTerms:
         policy = self.policy_on(due)
         grace_days = policy.grace_days if policy else 3
         incident_days = sum(w.extra_grace_days for w in self.windows if w.start <= due <= w.end)
