@@ -6,7 +6,7 @@ built here committed, since the server's thread reads through its own connection
 officer logs in, opens every dashboard page, changes a filter, sees every chart drawn with
 no console error, and downloads a CSV.
 
-Without /usr/bin/chromium the tests skip, except with CI=true, where they fail (`make test`
+Without /usr/bin/chromium the test skips, except with CI=true, where it fails (`make test`
 installs Debian's chromium when it is missing and apt-get is there).
 """
 
@@ -23,21 +23,12 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from django.contrib.auth.models import User
 
+from scripts.screenshots import CHROMIUM_ARGS  # launched as the screenshots are: no sandbox, nothing phoning home
 from tests.dashboards.conftest import seeded_book_build
 
 pytestmark = pytest.mark.browser
 
 CHROMIUM = Path("/usr/bin/chromium")
-# As scripts/screenshots.py launches it: no sandbox (root in containers), nothing phoning home.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 DASHBOARDS = [
     "/dashboards/portfolio/",
     "/dashboards/roll-rates/",
@@ -68,7 +59,7 @@ def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 
 
 class Desk:
-    """A logged-in page that remembers every console error and uncaught exception."""
+    """A logged-in page that remembers every console error, uncaught exception and failed load."""
 
     def __init__(self, browser: Any, base: str, username: str) -> None:
         self.base = base
