@@ -30,6 +30,8 @@ CHANNEL_COLOURS = {
 STAGE_ORDER = ["early", "mid", "late", "write_off_review"]
 STAGE_COLOURS = [WARN, "#cc5f2a", BAD, INK, TRAINING]
 RATE_AXIS = {"yaxis": {"range": [0, 1.05]}}
+# Counts and amounts start at 0: a chart whose series are all zero would otherwise span -1..1.
+COUNT_AXIS = {"rangemode": "tozero"}
 
 
 def work_rates_figure(trend: pd.DataFrame) -> go.Figure:
@@ -68,7 +70,7 @@ def recovered_figure(trend: pd.DataFrame) -> go.Figure:
         "marker": {"color": LATEST},
         "hovertemplate": "%{x|%Y-%m-%d}: %{y:,.2f}<extra></extra>",
     }
-    return desk_figure([bar], title=title, x=x, y=y, layout={"yaxis": {"tickformat": ",.0f", "rangemode": "tozero"}})
+    return desk_figure([bar], title=title, x=x, y=y, layout={"yaxis": {**COUNT_AXIS, "tickformat": ",.0f"}})
 
 
 def cases_by_stage_figure(stages: pd.DataFrame) -> go.Figure:
@@ -88,7 +90,7 @@ def cases_by_stage_figure(stages: pd.DataFrame) -> go.Figure:
         "marker": {"color": [STAGE_COLOURS[min(rank.get(s, 4), 4)] for s in ordered["stage"]]},
         "cliponaxis": False,
     }
-    return desk_figure([bar], title=title, x=x, y=y)
+    return desk_figure([bar], title=title, x=x, y=y, layout={"yaxis": COUNT_AXIS})
 
 
 def cure_rate_figure(cure: pd.DataFrame) -> go.Figure:
@@ -126,7 +128,12 @@ def blocked_by_rule_figure(blocked: pd.DataFrame) -> go.Figure:
         for channel, rows in blocked.groupby("channel", sort=True)
     ]
     # Rules are long phrases: room for them on the left, and a bar's height per rule.
-    layout = {"barmode": "stack", "height": max(320, 80 + 28 * len(rules)), "margin": {"l": 220}}
+    layout = {
+        "barmode": "stack",
+        "height": max(320, 80 + 28 * len(rules)),
+        "margin": {"l": 220},
+        "xaxis": COUNT_AXIS,
+    }
     return desk_figure(traces, title=title, x=x, y=y, layout=layout)
 
 
@@ -140,7 +147,7 @@ def reminders_figure(daily: pd.DataFrame) -> go.Figure:
         title=title,
         x=x,
         y=y,
-        layout={"barmode": "stack"},
+        layout={"barmode": "stack", "yaxis": COUNT_AXIS},
     )
 
 
@@ -157,7 +164,7 @@ def complaints_and_ceases_figure(daily: pd.DataFrame) -> go.Figure:
         title=title,
         x=x,
         y=y,
-        layout={"barmode": "stack", "bargap": 0.1, "yaxis": {"rangemode": "tozero", "dtick": 1 if few else None}},
+        layout={"barmode": "stack", "bargap": 0.1, "yaxis": {**COUNT_AXIS, "dtick": 1 if few else None}},
     )
 
 

@@ -94,3 +94,27 @@ def test_complaints_and_ceases_are_counted_in_whole_steps_when_few() -> None:
     fig = figures.complaints_and_ceases_figure(daily)
     assert [list(trace.y) for trace in fig.data] == [[1, 2], [1, 0]]
     assert fig.layout.yaxis.dtick == 1
+
+
+@pytest.mark.parametrize(
+    ("draw", "frame", "axis"),
+    [
+        (
+            figures.reminders_figure,
+            {"business_date": [D1, D2], "reminder_sent": [0, 0], "reminder_blocked": [0, 0]},
+            "yaxis",
+        ),
+        (
+            figures.complaints_and_ceases_figure,
+            {"business_date": [D1, D2], "complaint": [0, 0], "cease_request": [0, 0]},
+            "yaxis",
+        ),
+        (figures.recovered_figure, {"business_date": [D1, D2], "recovered": [Decimal("0"), Decimal("0")]}, "yaxis"),
+        (figures.cases_by_stage_figure, {"stage": ["early"], "cases_open": [0]}, "yaxis"),
+        (figures.blocked_by_rule_figure, {"rule": ["quiet_hours"], "channel": ["call"], "count": [0]}, "xaxis"),
+    ],
+)
+def test_a_count_axis_starts_at_zero_even_when_every_series_is_zero(draw: object, frame: dict, axis: str) -> None:
+    # All zeros would otherwise draw an axis from -1 to 1.
+    fig = draw(pd.DataFrame(frame))  # type: ignore[operator]
+    assert fig.layout[axis].rangemode == "tozero"
