@@ -3,7 +3,8 @@
 Filters live in the URL (GET), so a page can be bookmarked, shared and exported as shown.
 Parameters: `product` (a product code, empty: every product), `term` (empty: every term),
 `orig_from` / `orig_to` (origination months, YYYY-MM, inclusive), `from` / `to` (business
-dates, YYYY-MM-DD, inclusive; default: the 90 days ending at the last closed business day).
+dates, YYYY-MM-DD, inclusive, between 2000-01-01 and 2100-12-31; default: the 90 days ending
+at the last closed business day).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
@@ -25,6 +27,10 @@ DEFAULT_DAYS = 90
 # A page's date range is capped: the aggregates are daily, and a range of years would
 # make every page read years of rows (the trend charts stay readable up to about this).
 MAX_DAYS = 731
+# The dates a page accepts: well beyond any business date, and far enough from date.min/max
+# that the default range can be counted from either end without overflowing.
+EARLIEST_DATE = date(2000, 1, 1)
+LATEST_DATE = date(2100, 12, 31)
 
 
 class MonthField(forms.CharField):
@@ -126,8 +132,9 @@ class DashboardFilterForm(forms.Form):
         products = Product.objects.values_list("code", "name")
         self.fields["product"].choices = [("", _("All products")), *products]
         # "from" is a Python keyword, so the date fields are added by name rather than declared.
-        self.fields["from"] = forms.DateField(label=_("From"), required=False, input_formats=["%Y-%m-%d"])
-        self.fields["to"] = forms.DateField(label=_("To"), required=False, input_formats=["%Y-%m-%d"])
+        bounds = {"validators": [MinValueValidator(EARLIEST_DATE), MaxValueValidator(LATEST_DATE)]}
+        self.fields["from"] = forms.DateField(label=_("From"), required=False, input_formats=["%Y-%m-%d"], **bounds)
+        self.fields["to"] = forms.DateField(label=_("To"), required=False, input_formats=["%Y-%m-%d"], **bounds)
         self._range_end = range_end
 
     def clean(self) -> dict[str, Any]:

@@ -102,6 +102,13 @@ def test_a_bad_filter_is_a_400_naming_the_field(officer: Client, page: str) -> N
     assert "(orig_from): Enter a month as YYYY-MM." in response.content.decode()
 
 
+@pytest.mark.parametrize(("query", "field"), [("from=9999-12-31", "from"), ("to=0001-01-01", "to")])
+def test_a_far_date_is_a_400_not_an_overflow(officer: Client, query: str, field: str) -> None:
+    response = officer.get(url("portfolio", query))
+    assert response.status_code == 400
+    assert f"({field}):" in response.content.decode()
+
+
 def test_portfolio_headline_is_the_last_day_of_the_range(officer: Client, book: None) -> None:
     response = officer.get(url("portfolio"))
     assert response.status_code == 200

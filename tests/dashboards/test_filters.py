@@ -63,6 +63,9 @@ def test_explicit_filters_are_parsed_and_kept_in_the_query_string(product: Produ
         ({"from": "2026-02-30"}, "from"),
         ({"from": "2026-10-02", "to": "2026-10-01"}, "to"),
         ({"from": "2020-01-01", "to": "2026-10-01"}, "to"),
+        # A lone far date: the other end would be counted past date.max / before date.min.
+        ({"from": "9999-12-31"}, "from"),
+        ({"to": "0001-01-01"}, "to"),
     ],
 )
 def test_bad_input_is_an_error_on_its_field(params: dict[str, str], field: str) -> None:
