@@ -781,6 +781,15 @@ class GracePolicySimulateApi(APIView):
         reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
         def validate(self, data: dict[str, Any]) -> dict[str, Any]:
+            # Bounded so an absurd start (0001-01-01) is a 400, not a replay from year 1.
+            earliest, latest = grace_preview.date_bounds()
+            outside = {
+                field: [f"Must lie between {earliest} and {latest}."]
+                for field in ("start", "end")
+                if not earliest <= data[field] <= latest
+            }
+            if outside:
+                raise serializers.ValidationError(outside)
             if data["end"] < data["start"]:
                 raise serializers.ValidationError({"end": ["The window ends before it starts."]})
             return data

@@ -8,6 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from riskdesk.core.vocabulary import label
+from riskdesk.lending.grace_preview import date_bounds
 from riskdesk.lending.models import GracePolicy, Loan, Product
 from riskdesk.lending.web_selectors import bucket_codes
 
@@ -84,6 +85,15 @@ class IncidentWindowDraftForm(_DraftForm):
 
     def clean(self) -> dict[str, object]:
         data = super().clean()
+        # Bounded so an absurd start (0001-01-01) is refused, not replayed from year 1.
+        earliest, latest = date_bounds()
+        for field in ("start", "end"):
+            if data.get(field) and not earliest <= data[field] <= latest:
+                self.add_error(
+                    field,
+                    _("Must lie between %(earliest)s and %(latest)s.")
+                    % {"earliest": earliest.isoformat(), "latest": latest.isoformat()},
+                )
         if data.get("start") and data.get("end") and data["end"] < data["start"]:
             self.add_error("end", _("The window ends before it starts."))
         return data

@@ -40,6 +40,7 @@ from typing import NamedTuple
 
 from django.db.models import DateField, ExpressionWrapper, F, Prefetch, Q, Sum
 
+from riskdesk.core.dates import business_today
 from riskdesk.core.errors import Conflict, DomainError
 from riskdesk.core.models import JobRun
 from riskdesk.core.money import ZERO
@@ -71,6 +72,11 @@ CHUNK = 2000
 # Without a policy in force: the grace policy's own defaults (as collections uses them).
 DEFAULT_REPORT_AFTER_DAYS = 30
 DEFAULT_TOLERANCE = Decimal("1.00")
+
+# A draft's window dates outside these bounds are refused, naming the field: an earlier
+# start would replay decades of nothing, a later one is a typo.
+EARLIEST_DATE = date(2000, 1, 1)
+LATEST_AHEAD_DAYS = 365
 
 POLICY = "policy"
 INCIDENT_WINDOW = "incident_window"
@@ -231,12 +237,23 @@ def grace_policy_simulate(*, draft: Draft, as_of: date | None = None) -> GracePr
     return GracePreview(draft, as_of, window_start, len(affected), changed, rows, total)
 
 
+def date_bounds() -> tuple[date, date]:
+    """The earliest and latest date a draft incident window may name (the API and the page check it)."""
+    return EARLIEST_DATE, business_today() + timedelta(days=LATEST_AHEAD_DAYS)
+
+
 def _check(draft: Draft) -> None:
     """The checks saving the draft would make, bar the clashes with saved rows."""
     if isinstance(draft, PolicyDraft):
         grace_policy_check(draft.rules())
         refuse_closed_past(draft.effective_from, "effective_from", "A policy's effective date")
     else:
+        earliest, latest = date_bounds()
+        for field in ("start", "end"):
+            if not earliest <= getattr(draft, field) <= latest:
+                raise DomainError(
+                    "invalid_window_date", f"A window's dates must lie between {earliest} and {latest}.", field=field
+                )
         incident_window_check(start=draft.start, end=draft.end, extra_grace_days=draft.extra_grace_days)
 
 
@@ -260,14 +277,20 @@ def _affected_loans(
     One settled by then is charged no penalty and owes nothing on `last` under either book,
     so every payment of its loan allocates alike: such a loan replays the same under both.
     """
-    days = [first + timedelta(days=k) for k in range((last - first).days + 1)]
+    # Only the due dates the book holds, not every calendar day from `first` (a window may start years back).
+    dues_held = (
+        Installment.objects.filter(due_date__range=(first, last), loan__product_id__in=list(in_force))
+        .exclude(loan__status=Loan.Status.WRITTEN_OFF)
+        .order_by()
+        .values_list("loan__product_id", "due_date")
+        .distinct()
+    )
     # Due dates grouped by how many days after them the earlier grace end falls.
     by_offset: dict[tuple[int, int], list[date]] = defaultdict(list)
-    for product_id, book in in_force.items():
-        for due in days:
-            before, after = book.engine_terms(due), drafted[product_id].engine_terms(due)
-            if before != after:
-                by_offset[product_id, (min(before.grace_end, after.grace_end) - due).days].append(due)
+    for product_id, due in sorted(dues_held):
+        before, after = in_force[product_id].engine_terms(due), drafted[product_id].engine_terms(due)
+        if before != after:
+            by_offset[product_id, (min(before.grace_end, after.grace_end) - due).days].append(due)
     if not by_offset:
         return []
     changed = Q()

@@ -29,7 +29,7 @@ from riskdesk.lending.models import (
     Loan,
     Product,
 )
-from riskdesk.lending.selectors import book_digest
+from riskdesk.lending.selectors import GraceBook, book_digest
 from tests.conftest import client_for
 
 D = Decimal
@@ -252,6 +252,28 @@ def test_a_window_starting_before_the_last_90_days_widens_the_replay(late_book: 
     assert grace_policy_simulate(draft=draft).window_start == date(2025, 11, 1)
 
 
+def test_a_window_starting_years_back_looks_only_at_the_due_dates_the_book_holds(
+    late_book: dict[str, Loan], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not at every calendar day since its start: 2000-01-01 would be ~9,600 days per product."""
+    looked_up: list[date] = []
+    terms = GraceBook.engine_terms
+    monkeypatch.setattr(GraceBook, "engine_terms", lambda book, due: looked_up.append(due) or terms(book, due))
+    draft = WindowDraft(product=None, start=date(2000, 1, 1), end=date(2026, 3, 1), extra_grace_days=5)
+    preview = grace_policy_simulate(draft=draft)
+    assert preview.window_start == date(2000, 1, 1)
+    assert preview.total.difference == Measures(1, -1, 0, -1, D("-6.97"))  # as the window from Feb 27
+    assert len(looked_up) < 200  # a day-by-day walk looks up over 19,000
+
+
+def test_a_window_date_outside_the_bounds_is_refused(late_book: dict[str, Loan]) -> None:
+    with pytest.raises(DomainError) as refused:
+        grace_policy_simulate(
+            draft=WindowDraft(product=None, start=date(1, 1, 1), end=date(2026, 3, 1), extra_grace_days=5)
+        )
+    assert (refused.value.code, refused.value.field) == ("invalid_window_date", "start")
+
+
 def test_a_window_outside_the_book_replays_nothing(late_book: dict[str, Loan]) -> None:
     draft = WindowDraft(product=None, start=date(2026, 3, 10), end=date(2026, 3, 20), extra_grace_days=5)
     preview = grace_policy_simulate(draft=draft)
@@ -328,6 +350,10 @@ def test_the_api_is_for_admins_only(users: dict[str, User], role: str) -> None:
             "extra_grace_days",
         ),
         ({"kind": "rule"}, "kind"),
+        # An absurd window date: a 400, not a replay from year 1 (or a typo a millennium ahead).
+        ({"kind": "incident_window", "start": "0001-01-01", "end": "0001-01-02", "extra_grace_days": 3}, "start"),
+        ({"kind": "incident_window", "start": "1999-12-31", "end": "2026-03-01", "extra_grace_days": 3}, "start"),
+        ({"kind": "incident_window", "start": "9999-12-30", "end": "9999-12-31", "extra_grace_days": 3}, "start"),
     ],
 )
 def test_the_api_refuses_a_bad_draft_naming_the_field(
@@ -377,6 +403,16 @@ def test_the_page_shows_a_bad_draft_beside_its_field(late_book: dict[str, Loan],
     response = client_for(users["admin"]).get(reverse("grace_preview"), query | {"extra_grace_days": "5"})
     assert response.status_code == 200
     assert response.context["form"].errors["end"] == ["The window ends before it starts."]
+
+
+def test_the_page_refuses_an_absurd_window_start_beside_its_field(
+    late_book: dict[str, Loan], users: dict[str, User]
+) -> None:
+    query = {"kind": "incident_window", "preview": "1", "start": "0001-01-01", "end": "0001-01-02"}
+    response = client_for(users["admin"]).get(reverse("grace_preview"), query | {"extra_grace_days": "3"})
+    assert response.status_code == 200
+    assert response.context["preview"] is None
+    assert response.context["form"].errors["start"] == ["Must lie between 2000-01-01 and 2027-11-23."]
 
 
 def test_saving_from_the_page_creates_the_policy_with_its_audit(
