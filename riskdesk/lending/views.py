@@ -129,9 +129,9 @@ def grace_preview(request: HttpRequest) -> HttpResponse:
                 return _draft_save(request, kind, form.cleaned_data)
             preview = simulation.grace_policy_simulate(draft=draft_class(**form.cleaned_data))
         except DomainError as refused:
-            error = refused.message
+            error = _refusal_text(refused)
             if refused.field in form.fields:
-                form.add_error(refused.field, refused.message)
+                form.add_error(refused.field, error)
                 error = ""
     product = getattr(form, "cleaned_data", {}).get("product")
     return render(
@@ -150,6 +150,41 @@ def grace_preview(request: HttpRequest) -> HttpResponse:
             "measures": PREVIEW_MEASURES,
         },
     )
+
+
+def _refusal_text(refused: DomainError) -> str:
+    """A refusal of the preview or its save in the admin's language (the API keeps the services' English).
+
+    The known codes have their message here, word for word the services' English; another
+    code falls back to the service's message.
+    """
+    texts = {
+        "no_closed_day": _("No business day is closed yet: there is no book to compare on."),
+        "as_of_not_closed": _("The book is as of the last closed day, %(closed)s."),
+        "close_of_day_running": _("Close of day is running: preview again once it is done."),
+        "date_in_closed_past": _(
+            "A policy's effective date must be after the last closed business day (%(closed)s): "
+            "the past is not rewritten."
+        ),
+        "policy_version_exists": _("A version with this effective date already exists."),
+        "overlapping_window": _("Another incident window already covers part of these dates."),
+        "reason_required": _("Say why the window is declared."),
+        "invalid_grace_days": _("Grace days must be between 0 and 30."),
+        "invalid_penalty_start": _("Penalty counts from 'due_date' or 'grace_end'."),
+        "invalid_tolerance": _("The arrears tolerance cannot be negative."),
+        "invalid_window": _("The window ends before it starts."),
+        "invalid_extra_grace_days": _("Extra grace days must be between 1 and 30."),
+        "invalid_window_date": _("A window's dates must lie between %(earliest)s and %(latest)s."),
+    }
+    if refused.code not in texts:
+        return refused.message
+    earliest, latest = simulation.date_bounds()
+    closed = selectors.state_date()
+    return str(texts[refused.code]) % {
+        "closed": closed.isoformat() if closed else "",
+        "earliest": earliest.isoformat(),
+        "latest": latest.isoformat(),
+    }
 
 
 def _fields_beside_policy(form: forms.Form, policy: GracePolicy | None) -> list[tuple[forms.BoundField, str]]:

@@ -13,7 +13,7 @@ from django.urls import reverse
 from riskdesk import nightly
 from riskdesk.core.errors import DomainError
 from riskdesk.core.models import AuditLog, JobRun
-from riskdesk.lending import closeday, services
+from riskdesk.lending import closeday, services, views
 from riskdesk.lending.grace_preview import (
     GracePreview,
     Measures,
@@ -413,6 +413,41 @@ def test_the_page_refuses_an_absurd_window_start_beside_its_field(
     assert response.status_code == 200
     assert response.context["preview"] is None
     assert response.context["form"].errors["start"] == ["Must lie between 2000-01-01 and 2027-11-23."]
+
+
+@pytest.fixture
+def marked_translations(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every message the view translates comes back marked, so a raw English one shows."""
+    monkeypatch.setattr(views, "_", lambda message: f"[zh] {message}")
+
+
+def policy_query(effective_from: str) -> dict[str, str]:
+    query = {"kind": "policy", "preview": "1", "effective_from": effective_from, "grace_days": "7"}
+    query |= {"penalty_start": "due_date", "arrears_tolerance": "1.00", "bureau_report_after_days": "30"}
+    return query | {"cooling_off_days": "30", "case_open_after_days": "0"}
+
+
+def test_the_page_translates_a_refusal(
+    late_book: dict[str, Loan], users: dict[str, User], marked_translations: None
+) -> None:
+    JobRun.objects.create(step="lending.day_state", business_date=date(2026, 3, 7), status="running")
+    response = client_for(users["admin"]).get(reverse("grace_preview"), policy_query("2026-03-07"))
+    assert response.context["error"] == "[zh] Close of day is running: preview again once it is done."
+
+
+def test_the_page_translates_a_refusal_beside_its_field(
+    late_book: dict[str, Loan], users: dict[str, User], marked_translations: None
+) -> None:
+    response = client_for(users["admin"]).get(reverse("grace_preview"), policy_query("2026-03-06"))
+    assert response.context["form"].errors["effective_from"] == [
+        "[zh] A policy's effective date must be after the last closed business day (2026-03-06): "
+        "the past is not rewritten."
+    ]
+
+
+def test_the_api_keeps_the_english_refusal(late_book: dict[str, Loan], users: dict[str, User]) -> None:
+    message = simulate(users["admin"], {"effective_from": "2026-03-06"}).json()["error"]["message"]
+    assert message.startswith("A policy's effective date must be after the last closed business day (2026-03-06)")
 
 
 def test_saving_from_the_page_creates_the_policy_with_its_audit(
