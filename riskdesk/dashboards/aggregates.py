@@ -8,13 +8,19 @@ resumes at the part it stopped in:
 
 1. roll rates (at month end) and then expected loss, which reads them;
 2. vintages, rebuilt whole;
-3. the day's collections work;
-4. the day's compliance facts.
+3. the collections work of D and the 6 closed days before it;
+4. the compliance facts of D and the 6 closed days before it.
 
 What is exact for a past day: roll rates (they read the frozen month-end loan snapshots),
 compliance (timestamped events) and collections' attempts and promises. Expected loss and
 vintages read the loans as they stand, so they describe the last closed day only, and
 collections attribute cases and recoveries to each case's current collector and stage.
+
+Collections and compliance are recounted for a week (`RECOUNT_DAYS`): a complaint's
+`received_at` may be keyed days after the fact, and an attempt may be logged a few
+minutes back across a close that has already run, so each night rebuilds those two
+tables for D and every closed day of the 6 before it. They are cheap (a day's events)
+and exact for past days, apart from cases counting under their current collector.
 """
 
 from __future__ import annotations
@@ -44,6 +50,7 @@ from riskdesk.collections.models import (
 )
 from riskdesk.core.dates import add_months, is_month_end, month_end
 from riskdesk.core.jobs import RowCounts, Step
+from riskdesk.core.models import ClosedDay
 from riskdesk.core.sql import date_param, is_postgres, money, month_start
 from riskdesk.dashboards.models import (
     CollectionsDay,
@@ -62,6 +69,9 @@ ROLL_RATE_MONTHS = 3
 PD_PLACES = Decimal("0.000001")
 # Migration 0002's default version, for a book whose setting table was emptied (a flush).
 DEFAULT_LGD = Decimal("0.4500")
+# Collections and compliance rebuild D and the closed days of the 6 before it (D-6..D):
+# late-keyed complaints and attempts logged back in time land in a day already closed.
+RECOUNT_DAYS = 7
 
 
 def _fetch(sql: str, params: list[Any] | dict[str, Any]) -> list[tuple[Any, ...]]:
@@ -529,11 +539,38 @@ def _consented(borrower_id: int, point_id: int | None, at: datetime) -> bool:
 
 # -- the step --------------------------------------------------------------------------
 
+
+def recount_days(day: date) -> list[date]:
+    """D and the closed days among the RECOUNT_DAYS - 1 before it, oldest first."""
+    earlier = ClosedDay.objects.filter(
+        business_date__gte=day - timedelta(days=RECOUNT_DAYS - 1), business_date__lt=day
+    ).values_list("business_date", flat=True)
+    return [*sorted(earlier), day]
+
+
+def _recounted(build: Callable[[date], RowCounts]) -> Callable[[date], RowCounts]:
+    """`build` run for each of `recount_days(D)`; its row counts summed over those days."""
+
+    def part(day: date) -> RowCounts:
+        rows: RowCounts = {}
+        for each in recount_days(day):
+            for name, n in build(each).items():
+                rows[name] = rows.get(name, 0) + n
+        return rows
+
+    part.__name__ = part.__qualname__ = f"{build.__name__}_recounted"
+    part.__doc__ = f"`{build.__name__}` for D and the closed days of the week before it."
+    return part
+
+
+collections_recount = _recounted(collections_build)
+compliance_recount = _recounted(compliance_build)
+
 PARTS: list[Callable[[date], RowCounts]] = [
     roll_rates_and_expected_loss,
     vintages_build,
-    collections_build,
-    compliance_build,
+    collections_recount,
+    compliance_recount,
 ]
 
 

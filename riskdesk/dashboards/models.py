@@ -155,6 +155,8 @@ class CollectionsDay(models.Model):
     those the gate allowed; right-party contacts are the allowed attempts whose outcome
     reached the borrower (right party, promise to pay, refusal, dispute, cease or hardship
     request). `recovered` is money value-dated that day on loans of a case open that day.
+    A day's rows are recounted for a week: each night rebuilds the last 7 closed days, so an
+    attempt logged back across a close that has already run is still counted.
     """
 
     business_date = models.DateField()
@@ -190,6 +192,8 @@ class ComplianceDay(models.Model):
     `cease_request` (cease-communication restrictions recorded), `reminder_sent`,
     `reminder_blocked`, and `quiet_hours_contact` (allowed contacts at a time inside the
     contacted person's quiet hours under the policy then in force: must read zero).
+    A day's rows are recounted for a week: each night rebuilds the last 7 closed days, so a
+    complaint keyed after its day closed (`received_at` in the past) is still counted.
     """
 
     class Measure(models.TextChoices):

@@ -21,6 +21,7 @@ from riskdesk.collections.models import (
     QuietHoursConsent,
 )
 from riskdesk.core.jobs import step_run
+from riskdesk.core.models import ClosedDay
 from riskdesk.dashboards import aggregates
 from riskdesk.dashboards.models import (
     CollectionsDay,
@@ -328,6 +329,36 @@ def test_a_day_without_quiet_hour_contacts_reads_a_counted_zero() -> None:
     assert list(ComplianceDay.objects.values_list("measure", "rule", "channel", "count")) == [
         ("quiet_hours_contact", "", "", 0)
     ]
+
+
+def test_facts_keyed_after_their_day_closed_are_counted_by_a_later_night(borrower: Borrower) -> None:
+    """A complaint received on D-2 but keyed after D-2's close, and an attempt logged back
+    into D-1 after its close, are counted when D closes; a closed day 7 back is left alone."""
+    day = DAY
+    before, week_ago = date(2026, 11, 20), date(2026, 11, 15)
+    for closed in (week_ago, before, date(2026, 11, 21)):
+        aggregates.compliance_recount(closed)
+        aggregates.collections_recount(closed)
+        ClosedDay.objects.create(business_date=closed)
+    for late in (before, week_ago):
+        Complaint.objects.create(
+            borrower=borrower,
+            channel="call",
+            category="harassment",
+            received_at=at(late, time(23, 40)),
+            description="x",
+        )
+    attempt(borrower, at(date(2026, 11, 21), time(23, 55)))
+    counted = aggregates.compliance_recount(day)
+    aggregates.collections_recount(day)
+    complaints = ComplianceDay.objects.filter(measure="complaint").values_list("business_date", "count")
+    assert list(complaints) == [(before, 1)]
+    assert list(CollectionsDay.objects.filter(attempts__gt=0).values_list("business_date", "attempts")) == [
+        (date(2026, 11, 21), 1)
+    ]
+    # D-2, D-1 and D each keep their counted zero of quiet-hour contacts, plus D-2's complaint.
+    assert counted == {"compliance_rows": 4}
+    assert aggregates.recount_days(day) == [before, date(2026, 11, 21), day]
 
 
 # -- reruns --------------------------------------------------------------------------------
