@@ -40,8 +40,8 @@ from django.db.models import Count, Max
 from django.utils import timezone
 
 from riskdesk import nightly
-from riskdesk.collections import cases, contact, promises, reminders
-from riskdesk.collections.models import Case, ContactAttempt, Reminder
+from riskdesk.collections import cases, complaints, contact, promises, reminders
+from riskdesk.collections.models import Case, Channel, Complaint, ContactAttempt, ContactRestriction, Reminder
 from riskdesk.core import roles
 from riskdesk.core.dates import add_months, business_today
 from riskdesk.core.errors import DomainError
@@ -425,6 +425,9 @@ class SeedReport:
 CHAMPION_DAYS_BEFORE_END = 150
 # v2 comes near the end, early enough to score a month of nights beside the champion.
 CHALLENGER_DAYS_BEFORE_END = 30
+# The collections desk works the last COLLECTIONS_DAYS simulated days before each close,
+# so the collections and compliance dashboards have a quarter of history.
+COLLECTIONS_DAYS = 90
 # The lender's limit policy from the first day: a downgrade into D or E cuts 30 %.
 LIMIT_POLICY = {"reduce_on_bands": "DE", "reduce_by": Decimal("0.300"), "minimum_limit": Decimal("1000.00")}
 
@@ -457,6 +460,8 @@ class DemoBook:
         self.policy_day = self.first_day + timedelta(days=span * 2 // 5)
         self.champion_day = self.last_day - timedelta(days=CHAMPION_DAYS_BEFORE_END)
         self.challenger_day = self.last_day - timedelta(days=CHALLENGER_DAYS_BEFORE_END)
+        self.collections_from = max(self.first_day, self.last_day - timedelta(days=COLLECTIONS_DAYS - 1))
+        self.collections = DemoCollections(seed=seed, first_day=self.collections_from)
         used: set[str] = set()
         self.plans = [
             plan_borrower(seed, i, self.first_day, self.last_day, self.outage, used) for i in range(borrowers)
@@ -505,7 +510,7 @@ class DemoBook:
             self.report.days += 1
             if on_day:
                 on_day(day)
-        DemoCollections(seed=self.seed, day=self.last_day).run()
+        self.collections.today()
         return self.report
 
     def _model_trained(self, *, as_of: date, note: str) -> ModelVersion | None:
@@ -558,6 +563,9 @@ class DemoBook:
             loan_id = self.loan_ids.get((plan.index, k))
             if loan_id is not None:
                 self._act(plan, k, loan_id, action)
+        if day >= self.collections_from:
+            # Before the close, so the night's aggregates count the day's calls and reminders.
+            self.collections.work_day(day)
         nightly.close_days(as_of=day)
 
     def _policy_version(self, effective_from: date, *, grace_days: int, note: str) -> GracePolicy:
@@ -674,38 +682,61 @@ CALL_OUTCOMES = (
 
 
 class DemoCollections:
-    """Yesterday on the collections desk: collectors take their next cases and call.
+    """The collections desk on each of the last simulated days: reminders, calls, promises.
 
-    Every call goes through the compliance gate like a real one. One late call per
-    collector (22:15 borrower-local) shows what the gate does with it: blocked and
-    recorded with its rule. Promises follow the calls that ended in one.
+    Each morning the day's reminders go out through the dispatcher (09:30 lender time);
+    then both collectors take their next cases and call. Every call goes through the
+    compliance gate like a real one: now and then a collector tries once more at 22:15
+    borrower-local, and the gate blocks and records it with its rule. Promises follow the
+    calls that ended in one, due a few days later, so the nights mark them kept or broken.
+    On a few days a borrower complains, and some of them ask the lender to stop calling.
+    Reminders planned before the first worked day are history (no dispatcher ran then).
     """
 
-    CASES_PER_COLLECTOR = 8
+    CASES_PER_COLLECTOR = 3
+    LATE_CALL_CHANCE = 0.3
+    COMPLAINT_CHANCE = 0.12
+    CEASE_CHANCE = 0.4
+    DISPATCH_AT = time(9, 30)
 
-    def __init__(self, *, seed: int, day: date) -> None:
+    def __init__(self, *, seed: int, first_day: date) -> None:
         self.rng = random.Random(f"{seed}:collections")
-        self.day = day
+        self.first_day = first_day
 
-    def run(self) -> None:
-        self._reminders()
-        for username in ("collector1", "collector2"):
-            collector = User.objects.get(username=username)
-            for k in range(self.CASES_PER_COLLECTOR):
-                case = cases.case_next(collector=collector)
-                if case is None:
-                    break
-                self._work(case, collector, late_call=k == 0)
+    def work_day(self, day: date) -> None:
+        """One day's desk, with the business date pinned to that day (promises are made on it)."""
+        with business_date_pinned(day):
+            if day == self.first_day:
+                self._history(before=day)
+            lender = zoneinfo.ZoneInfo(settings.TIME_ZONE)
+            reminders.reminders_dispatch(now=datetime.combine(day, self.DISPATCH_AT, tzinfo=lender), limit=5000)
+            worked: list[tuple[Case, User]] = []
+            for username in ("collector1", "collector2"):
+                collector = User.objects.get(username=username)
+                for k in range(self.CASES_PER_COLLECTOR):
+                    try:
+                        case = cases.case_next(collector=collector)
+                    except DomainError:
+                        break  # at the workload cap
+                    if case is None:
+                        break
+                    self._work(case, collector, day, late_call=k == 0 and self.rng.random() < self.LATE_CALL_CHANCE)
+                    worked.append((case, collector))
+            if worked and self.rng.random() < self.COMPLAINT_CHANCE:
+                self._complaint(day, *self.rng.choice(worked))
 
-    def _reminders(self) -> None:
-        """The simulated past had no dispatcher: its reminders are history; today's go out now."""
-        today = self.day + timedelta(days=1)
-        Reminder.objects.filter(planned_for__lt=today, status=Reminder.Status.PLANNED).update(
-            status=Reminder.Status.SKIPPED, detail="demo history: no dispatcher ran"
-        )
+    def today(self) -> None:
+        """After the last close: anything older than today is history; today's reminders go out now."""
+        self._history(before=business_today())
         reminders.reminders_dispatch(now=timezone.now(), limit=5000)
 
-    def _work(self, case: Case, collector: User, *, late_call: bool) -> None:
+    @staticmethod
+    def _history(*, before: date) -> None:
+        Reminder.objects.filter(planned_for__lt=before, status=Reminder.Status.PLANNED).update(
+            status=Reminder.Status.SKIPPED, detail="demo history: no dispatcher ran"
+        )
+
+    def _work(self, case: Case, collector: User, day: date, *, late_call: bool) -> None:
         borrower = case.borrower
         zone = zoneinfo.ZoneInfo(borrower.timezone)
         phone = borrower.contact_points.filter(kind="phone").first()
@@ -713,7 +744,7 @@ class DemoCollections:
             return
         outcomes, weights = zip(*CALL_OUTCOMES, strict=True)
         for hour, minute in ((10, 5), (15, 40)):
-            at = datetime.combine(self.day, time(hour, minute), tzinfo=zone)
+            at = datetime.combine(day, time(hour, minute + self.rng.randrange(15)), tzinfo=zone)
             outcome = self.rng.choices(outcomes, weights)[0]
             try:
                 attempt = contact.contact_attempt_log(
@@ -730,23 +761,50 @@ class DemoCollections:
                 return  # blocked by the gate (recorded) or refused: a collector moves on
             if outcome == "promise_to_pay":
                 amount = min(case.overdue_amount, quantize_money(case.overdue_amount * Decimal("0.6") + 50))
+                due_on = day + timedelta(days=self.rng.randint(2, 6))
                 with contextlib.suppress(DomainError):
-                    promises.promise_create(
-                        case=case, amount=amount, due_on=self.day + timedelta(days=4), actor=collector, attempt=attempt
-                    )
+                    promises.promise_create(case=case, amount=amount, due_on=due_on, actor=collector, attempt=attempt)
                 return
         if late_call:
             with contextlib.suppress(DomainError):
                 contact.contact_attempt_log(
                     case=case,
                     channel="call",
-                    at=datetime.combine(self.day, time(22, 15), tzinfo=zone),
+                    at=datetime.combine(day, time(22, 15), tzinfo=zone),
                     outcome="no_answer",
                     actor=collector,
                     source="collector",
                     contact_point=phone,
                     note="demo: a call after hours",
                 )
+
+    def _complaint(self, day: date, case: Case, collector: User) -> None:
+        """A borrower complains about the calls; some ask the lender to stop calling them."""
+        at = datetime.combine(day, time(16, 30), tzinfo=zoneinfo.ZoneInfo(settings.TIME_ZONE))
+        category = self.rng.choice(
+            (Complaint.Category.HARASSMENT, Complaint.Category.WRONG_AMOUNT, Complaint.Category.QUIET_HOURS)
+        )
+        with contextlib.suppress(DomainError):
+            complaints.complaint_record(
+                borrower=case.borrower,
+                case=case,
+                channel=Channel.CALL,
+                category=category,
+                received_at=at,
+                description="demo: the borrower complains about how they were collected",
+                actor=collector,
+            )
+        if self.rng.random() < self.CEASE_CHANCE:
+            with contextlib.suppress(DomainError):
+                restriction = contact.contact_restriction_add(
+                    borrower=case.borrower,
+                    kind=ContactRestriction.Kind.CEASE,
+                    actor=collector,
+                    starts_at=at + timedelta(minutes=5),
+                    reason="demo: the borrower asked the lender to stop calling",
+                )
+                # Recorded on the simulated day, not when the demo happened to run (as trained_at).
+                ContactRestriction.objects.filter(pk=restriction.pk).update(created_at=restriction.starts_at)
 
 
 # -- the summary -------------------------------------------------------------------

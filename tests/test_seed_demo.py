@@ -226,6 +226,20 @@ def test_the_last_day_ends_with_collections_work_through_the_gate(book: str) -> 
     assert not Reminder.objects.filter(status="planned", planned_for__lt=SEED_TODAY).exists()
 
 
+def test_the_closed_days_have_collections_activity_for_the_dashboards(book: str) -> None:
+    from django.db.models import Sum
+
+    from riskdesk.collections.models import Promise, Reminder
+    from riskdesk.dashboards.models import CollectionsDay, ComplianceDay
+
+    # The desk works the last days before each close, so the nights count calls, promises and reminders.
+    assert CollectionsDay.objects.aggregate(n=Sum("attempts"))["n"] > 0
+    assert ComplianceDay.objects.filter(measure="blocked").aggregate(n=Sum("count"))["n"] > 0
+    assert ComplianceDay.objects.filter(measure="reminder_sent").aggregate(n=Sum("count"))["n"] > 0
+    assert Reminder.objects.filter(status="sent", sent_at__date__lt=SEED_TODAY).exists()
+    assert Promise.objects.exclude(status="pending").exists()  # the nights marked some kept or broken
+
+
 def test_the_limit_policy_is_in_force_from_the_first_day(book: str) -> None:
     policy = LimitPolicy.objects.get()
     first = ClosedDay.objects.order_by("business_date").first().business_date
