@@ -184,9 +184,11 @@ def expected_loss_build(day: date) -> int:
     """ExpectedLossDay for D from the open loans as they stand after the night's steps.
 
     Stage 3: more than 90 days past due, PD 1 (`default`). Stage 2: more than 30 days past
-    due, or the champion band now worse (a later letter) than the band of the loan's
-    first band change on or before D, i.e. the band it was first scored with. Stage 1:
-    the rest. PD: the loan's scored `risk_pd` where it has one, else its bucket's observed
+    due, or the champion band now worse (a later letter) than the band the current
+    champion first gave the loan: the `to_band` of its latest `model_switch` band change
+    on or before D, else of its first band change (the band it was first scored with).
+    A promotion is a new model's view of the same borrower, not a downgrade, so only the
+    new champion moving the loan to a worse band puts it in stage 2. Stage 1: the rest. PD: the loan's scored `risk_pd` where it has one, else its bucket's observed
     roll rate (`roll_rate_pds`). `pd_ead` is the sum of PD x EAD rounded to 6 places and
     `ecl` = LGD x that exact sum, rounded half-up to the cent.
     """
@@ -232,8 +234,9 @@ def expected_loss_build(day: date) -> int:
                     LEFT JOIN (
                         SELECT b.loan_id, b.to_band AS first_band
                         FROM riskmodels_bandchange b
-                        JOIN (SELECT loan_id, MIN("on") AS first_on FROM riskmodels_bandchange
-                              WHERE "on" <= {d} GROUP BY loan_id) m
+                        JOIN (SELECT loan_id,
+                                     COALESCE(MAX(CASE WHEN model_switch THEN "on" END), MIN("on")) AS first_on
+                              FROM riskmodels_bandchange WHERE "on" <= {d} GROUP BY loan_id) m
                           ON m.loan_id = b.loan_id AND m.first_on = b."on"
                     ) f ON f.loan_id = l.id
                     WHERE l.status = 'active' AND l.disbursed_on <= {d}

@@ -115,7 +115,8 @@ class ExpectedLossDay(models.Model):
     """The day's expected credit loss by product, term, origination month, stage and PD source.
 
     Stage 3: more than 90 days past due (PD 1). Stage 2: more than 30 days past due, or
-    the champion band worse than the loan's first band. Stage 1: the rest. EAD is the
+    the champion band worse than the first band the current champion gave the loan (a
+    promotion is not a downgrade: see `expected_loss_build`). Stage 1: the rest. EAD is the
     outstanding principal; PD the loan's scored PD where it has one (`score`), else the
     observed roll rate of its bucket (`roll_rate`), stage 3 `default`. ECL = LGD × PD × EAD
     with the LGD in force on the business date (stored in `lgd`).

@@ -152,8 +152,10 @@ def test_without_roll_rate_history_the_pd_is_zero() -> None:
 # -- expected loss -------------------------------------------------------------------------
 
 
-def band_change(loan: Loan, on: date, from_band: str, to_band: str, version: Any) -> None:
-    BandChange.objects.create(loan=loan, on=on, model_version=version, from_band=from_band, to_band=to_band)
+def band_change(loan: Loan, on: date, from_band: str, to_band: str, version: Any, *, switch: bool = False) -> None:
+    BandChange.objects.create(
+        loan=loan, on=on, model_version=version, from_band=from_band, to_band=to_band, model_switch=switch
+    )
 
 
 def test_expected_loss_by_stage_and_pd_source(make_loan: Callable[..., Loan], roll_history: None) -> None:
@@ -178,6 +180,20 @@ def test_expected_loss_by_stage_and_pd_source(make_loan: Callable[..., Loan], ro
         (2, "score", 1, D("8000.00"), D("1200.000000"), D("0.4500"), D("540.00")),  # band B -> D
         (3, "default", 1, D("5000.00"), D("5000.000000"), D("0.4500"), D("2250.00")),
     ]
+
+
+def test_a_champion_switch_is_not_a_band_downgrade(make_loan: Callable[..., Loan]) -> None:
+    """v1 bands the loan B; v2, promoted, bands it C (a switch): stage 1. v2 then moves it to D: stage 2."""
+    v1, v2 = scorecard_version(status="retired"), scorecard_version(version=2)
+    loan = state(make_loan(), outstanding_principal=D("1000.00"), risk_band="C", risk_pd=D("0.050000"))
+    band_change(loan, date(2026, 6, 1), "", "B", v1)
+    band_change(loan, date(2026, 10, 1), "B", "C", v2, switch=True)
+    aggregates.expected_loss_build(DAY)
+    assert list(ExpectedLossDay.objects.values_list("stage", flat=True)) == [1]
+    state(loan, risk_band="D")
+    band_change(loan, date(2026, 11, 1), "C", "D", v2)
+    aggregates.expected_loss_build(DAY)
+    assert list(ExpectedLossDay.objects.values_list("stage", flat=True)) == [2]
 
 
 def test_expected_loss_rounds_half_up_to_the_cent(make_loan: Callable[..., Loan], product: Product) -> None:
