@@ -49,9 +49,13 @@ class Decision:
     policy: ContactPolicy | None = None
 
 
+# Latest first; of two versions effective at the same instant the higher governs.
+POLICY_ORDER = ("-effective_from", "-version")
+
+
 def contact_policy_in_force(at: datetime) -> ContactPolicy | None:
     """The policy version governing `at`: the latest effective at or before it."""
-    return ContactPolicy.objects.filter(effective_from__lte=at).order_by("-effective_from", "-version").first()
+    return ContactPolicy.objects.filter(effective_from__lte=at).order_by(*POLICY_ORDER).first()
 
 
 def policy_rule_at(at: datetime, rule: str) -> Any:

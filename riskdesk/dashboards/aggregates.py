@@ -38,6 +38,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from riskdesk.collections.compliance import in_daily_window
+from riskdesk.collections.gate import POLICY_ORDER
 from riskdesk.collections.models import (
     Case,
     Channel,
@@ -513,7 +514,8 @@ def quiet_hours_contacts(start: datetime, end: datetime) -> dict[str, int]:
     the borrower consented to for that instant (not a third party).
     """
     policies = list(
-        ContactPolicy.objects.order_by("-effective_from").values_list("effective_from", "quiet_start", "quiet_end")
+        # In the gate's order (`contact_policy_in_force`), so a tie picks the same version.
+        ContactPolicy.objects.order_by(*POLICY_ORDER).values_list("effective_from", "quiet_start", "quiet_end")
     )
     attempts = (
         ContactAttempt.objects.filter(allowed=True, at__gte=start, at__lt=end)

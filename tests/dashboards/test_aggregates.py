@@ -10,12 +10,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib.auth.models import User
+from django.db.models import Max
 
 from riskdesk import nightly
+from riskdesk.collections.gate import contact_policy_in_force
 from riskdesk.collections.models import (
     Case,
     Complaint,
     ContactAttempt,
+    ContactPolicy,
     ContactRestriction,
     Promise,
     QuietHoursConsent,
@@ -338,6 +341,19 @@ def test_compliance_day_counts_blocks_complaints_ceases_reminders_and_quiet_hour
         ("quiet_hours_contact", "", "call", 1),
     }
     assert counted == {"compliance_rows": 8}
+
+
+def test_quiet_hours_use_the_gates_policy_version_on_an_effective_from_tie(borrower: Borrower) -> None:
+    """Two versions effective at the same instant: the higher governs, as in the gate."""
+    top = ContactPolicy.objects.aggregate(top=Max("version"))["top"] or 0
+    since = datetime(2001, 1, 1, tzinfo=ZoneInfo("UTC"))
+    ContactPolicy.objects.create(version=top + 1, effective_from=since, quiet_start=time(22), quiet_end=time(8))
+    ContactPolicy.objects.create(version=top + 2, effective_from=since, quiet_start=time(23), quiet_end=time(7))
+    when = at(DAY, time(22, 30))
+    assert contact_policy_in_force(when).version == top + 2
+    attempt(borrower, when)
+    start, end = aggregates.lender_day(DAY)
+    assert aggregates.quiet_hours_contacts(start, end) == {}
 
 
 def test_a_day_without_quiet_hour_contacts_reads_a_counted_zero() -> None:
