@@ -176,20 +176,32 @@ def transition_matrix(transitions: pd.DataFrame, measure: str, order: list[str])
     return wide.div(wide.sum(axis=1).where(lambda s: s != 0), axis=0)
 
 
+def flow_chain(months: pd.DataFrame) -> list[str]:
+    """The steps of the flow chain: the configured buckets, then written off if any loan was.
+
+    Without a write-off among `months` the chain ends at the last bucket, which then
+    stands for write-off (a measured step of 0% would imply no loss at all).
+    """
+    chain = [b.code for b in buckets()]
+    if chain and not months.empty and (months["to_bucket"] == RollRateMonth.WRITTEN_OFF).any():
+        chain.append(RollRateMonth.WRITTEN_OFF)
+    return chain
+
+
 def flow_rates(months: pd.DataFrame, chain: list[str]) -> pd.DataFrame:
-    """The flow rate of each step of `chain` (current -> M1 -> ... -> the last bucket), pooled over the months.
+    """The flow rate of each step of `chain` (`flow_chain`), pooled over the months.
 
     Step from bucket b to the next one n: balance that was in b at a month end and is in
-    n at the next (for the last step: in the last bucket or written off), over all balance
-    in b then, summed over the range's month ends (a balance-weighted average of the
-    monthly rates). Columns: from_bucket, to_bucket, rolled, balance, rate.
+    n at the next (for b the last bucket and n written off: balance written off in
+    between), over all balance in b then, summed over the range's month ends (a
+    balance-weighted average of the monthly rates). Columns: from_bucket, to_bucket,
+    rolled, balance, rate.
     """
     rows = []
     for frm, to in zip(chain, chain[1:], strict=False):
-        targets = {to, RollRateMonth.WRITTEN_OFF} if to == chain[-1] else {to}
         leaving = months[months["from_bucket"] == frm] if not months.empty else months
         balance = sum(leaving["balance"], ZERO) if len(leaving) else ZERO
-        rolled = sum(leaving[leaving["to_bucket"].isin(targets)]["balance"], ZERO) if len(leaving) else ZERO
+        rolled = sum(leaving[leaving["to_bucket"] == to]["balance"], ZERO) if len(leaving) else ZERO
         rows.append({"from_bucket": frm, "to_bucket": to, "rolled": rolled, "balance": balance})
     frame = _frame(rows, ["from_bucket", "to_bucket", "rolled", "balance"])
     frame["rate"] = share(frame["rolled"], frame["balance"]) if len(frame) else pd.Series(dtype=float)

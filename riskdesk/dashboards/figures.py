@@ -138,11 +138,8 @@ def transition_heatmap_figure(matrix: pd.DataFrame, *, measure: str, month: str 
 
 
 def flow_step_names(flows: pd.DataFrame) -> list[str]:
-    """Each step's words, "M0 → M1"; the last step (into the last bucket) also counts write-offs (book.flow_rates)."""
-    names = [f"{label(f)} → {label(t)}" for f, t in zip(flows["from_bucket"], flows["to_bucket"], strict=True)]
-    if names:
-        names[-1] += f" / {label('written_off')}"
-    return names
+    """Each step's words, "M0 → M1" (the chain's last step may be into written off: book.flow_chain)."""
+    return [f"{label(f)} → {label(t)}" for f, t in zip(flows["from_bucket"], flows["to_bucket"], strict=True)]
 
 
 def flow_rate_figure(flows: pd.DataFrame) -> go.Figure:

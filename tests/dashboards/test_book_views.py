@@ -17,7 +17,7 @@ from django.test import Client
 
 from riskdesk.core.models import ClosedDay
 from riskdesk.dashboards.models import ExpectedLossDay, LossGivenDefault, RollRateMonth, VintagePoint
-from riskdesk.lending.models import PortfolioSnapshot, Product
+from riskdesk.lending.models import Bucket, PortfolioSnapshot, Product
 from tests.conftest import client_for
 
 D1, D2 = date(2026, 10, 31), date(2026, 11, 20)
@@ -353,21 +353,37 @@ def test_expected_loss_csv_by_stage(officer: Client, product: Product) -> None:
 
 
 def test_the_flow_chain_to_write_off_implies_a_loss_on_the_current_balance(officer: Client, product: Product) -> None:
-    # Given half of each bucket's balance rolling one bucket on in October (M6: half to M7+ or written off)
-    chain = ["M0", "M1", "M2", "M3", "M4", "M5", "M6", "M7+"]
+    # Given half of each bucket's balance rolling one bucket on in October, and half of M7+ written off
+    chain = ["M0", "M1", "M2", "M3", "M4", "M5", "M6", "M7+", "written_off"]
     for frm, to in zip(chain, chain[1:], strict=False):
-        roll(OCT, product, frm, "M0", 1, "500.00")
-        if to == "M7+":
-            roll(OCT, product, frm, "M7+", 1, "250.00")
-            roll(OCT, product, frm, "written_off", 1, "250.00")
-        else:
-            roll(OCT, product, frm, to, 1, "500.00")
+        roll(OCT, product, frm, "M0" if to != "written_off" else frm, 1, "500.00")
+        roll(OCT, product, frm, to, 1, "500.00")
     snapshot(D2, product, 12, JAN, "M0", 20, "20000.00")
     ClosedDay.objects.create(business_date=D2)
     # When the risk officer opens the roll rates over October
     response = officer.get(url("roll-rates", "from=2026-10-01&to=2026-11-20"))
-    # Then each step is 50%, the chain 0.5 ** 7, and the loss it implies that share of today's current balance
-    assert list(response.context["flows"]["rate"]) == [0.5] * 7
-    assert response.context["implied_rate"] == Decimal("0.0078125")
+    # Then the chain runs on past the last bucket to written off, each step 50%, the chain 0.5 ** 8,
+    # and the loss it implies that share of the current balance on the range's last date
+    flows = response.context["flows"]
+    assert list(zip(flows["from_bucket"], flows["to_bucket"], strict=True))[-1] == ("M7+", "written_off")
+    assert list(flows["rate"]) == [0.5] * 8
+    assert response.context["implied_rate"] == Decimal("0.00390625")
     assert (response.context["current_day"], response.context["current_balance"]) == (D2, Decimal("20000.00"))
-    assert response.context["implied_loss"] == Decimal("156.25")
+    assert response.context["implied_loss"] == Decimal("78.13")
+    page = response.content.decode()
+    assert "The chain's last step runs from the last bucket, M7+ (181 or more days past due)" in page
+    assert "the M0 balance on 2026-11-20 (the last business date in the range)" in page
+
+
+def test_without_write_offs_the_chain_ends_at_the_configured_last_bucket(officer: Client, product: Product) -> None:
+    # Given an admin-added last bucket M8+ (211 days or more) and no write-off in the dates
+    Bucket.objects.filter(code="M7+").update(max_dpd=210)
+    Bucket.objects.create(code="M8+", label="M8+", min_dpd=211)
+    roll(OCT, product, "M0", "M1", 1, "500.00")
+    ClosedDay.objects.create(business_date=D2)
+    response = officer.get(url("roll-rates", "from=2026-10-01&to=2026-11-20"))
+    # Then the chain ends at M8+, and the definition names it rather than a fixed M7+
+    assert list(response.context["flows"]["to_bucket"])[-1] == "M8+"
+    page = response.content.decode()
+    assert "the chain ends at the last bucket: reaching M8+ (211 or more days past due" in page
+    assert "M7+, over 180" not in page

@@ -83,9 +83,9 @@ def test_transition_heatmap_puts_from_buckets_on_rows_with_share_labels() -> Non
 
 
 def test_flow_rate_chart_labels_each_step() -> None:
-    flows = pd.DataFrame({"from_bucket": ["M0", "M1"], "to_bucket": ["M1", "M2"], "rate": [0.05, 0.4]})
+    flows = pd.DataFrame({"from_bucket": ["M0", "M1"], "to_bucket": ["M1", "written_off"], "rate": [0.05, 0.4]})
     fig = figures.flow_rate_figure(flows)
-    assert list(fig.data[0].x) == ["M0 → M1", "M1 → M2 / written off"]
+    assert list(fig.data[0].x) == ["M0 → M1", "M1 → written off"]
     assert list(fig.data[0].y) == [0.05, 0.4]
     assert list(fig.data[0].text) == ["5.0%", "40.0%"]
 

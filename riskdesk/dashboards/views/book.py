@@ -22,6 +22,7 @@ from riskdesk.core.access import role_required
 from riskdesk.core.money import quantize_money
 from riskdesk.dashboards import book, figures
 from riskdesk.dashboards.filters import DashboardFilters
+from riskdesk.dashboards.models import RollRateMonth
 from riskdesk.dashboards.pages import Context, FilterError, Page, page_render
 from riskdesk.lending.selectors import buckets
 
@@ -94,10 +95,12 @@ def _roll_rates_select(filters: DashboardFilters, query: QueryDict) -> Context:
     shown = _shown_month(month_ends, query.get("month", ""))
     transitions = months[months["month_end"] == shown].reset_index(drop=True) if shown else months
     order = book.bucket_order()
-    chain = [b.code for b in buckets()]
+    configured = buckets()
+    chain = book.flow_chain(months)
     flows = book.flow_rates(months, chain)
     current_day, current = book.current_balance(filters, chain[0]) if chain else (None, Decimal("0.00"))
     implied_rate, implied_loss = _implied_loss(flows, current)
+    last = configured[-1] if configured else None
     return {
         "month_ends": month_ends,
         "shown_month": shown,
@@ -107,6 +110,10 @@ def _roll_rates_select(filters: DashboardFilters, query: QueryDict) -> Context:
         "flows": flows,
         "flow_rows": flows.to_dict("records"),
         "current_bucket": chain[0] if chain else "",
+        # The definitions are worded from the configured buckets, not a fixed M7+.
+        "last_bucket": last.code if last else "",
+        "last_bucket_min_dpd": last.min_dpd if last else None,
+        "chain_to_write_off": bool(chain) and chain[-1] == RollRateMonth.WRITTEN_OFF,
         "current_day": current_day,
         "current_balance": current,
         "implied_rate": implied_rate,
@@ -131,7 +138,10 @@ def _shown_month(month_ends: list[Any], asked: str) -> Any:
 
 
 def _implied_loss(flows: pd.DataFrame, current: Decimal) -> tuple[Decimal | None, Decimal | None]:
-    """The chain's product of flow rates (exact) and the loss it implies on today's current balance.
+    """The chain's product of flow rates (exact) and the loss it implies on the current balance.
+
+    The current balance is the first bucket's on the range's last business date with a
+    snapshot (`book.current_balance`), not necessarily today's.
 
     None when a step has no balance to measure a rate on: the chain is then unknown.
     """
