@@ -26,13 +26,11 @@ from riskdesk.collections.models import BureauExport, Reminder, ReminderStep
 from riskdesk.core.audit import audit_record, user_or_none
 from riskdesk.core.dates import is_month_end
 from riskdesk.core.errors import DomainError
+from riskdesk.lending.grace_rules import bureau_over_threshold
 from riskdesk.lending.models import Installment, LoanMonthSnapshot
 from riskdesk.lending.selectors import GraceBook
 
 COLUMNS = ("account", "national_id", "status", "dpd", "overdue_amount", "outstanding_principal", "month_end")
-# Without a policy in force: the grace policy's and contact policy's own defaults.
-DEFAULT_REPORT_AFTER_DAYS = 30
-DEFAULT_TOLERANCE = Decimal("1.00")
 
 
 def bureau_reportable_accounts(month_end: date) -> list[dict[str, Any]]:
@@ -52,10 +50,10 @@ def bureau_reportable_accounts(month_end: date) -> list[dict[str, Any]]:
 def _over_threshold(snapshot: LoanMonthSnapshot, books: dict[int, GraceBook]) -> bool:
     product_id = snapshot.loan.product_id
     book = books.get(product_id) or books.setdefault(product_id, GraceBook(product_id))
-    policy = book.policy_on(snapshot.month_end)
-    after_days = policy.bureau_report_after_days if policy else DEFAULT_REPORT_AFTER_DAYS
-    tolerance = policy.arrears_tolerance if policy else DEFAULT_TOLERANCE
-    return snapshot.dpd > after_days and snapshot.overdue_amount > tolerance
+    # The rule the grace-policy preview counts with too.
+    return bureau_over_threshold(
+        book.policy_on(snapshot.month_end), dpd=snapshot.dpd, overdue_amount=snapshot.overdue_amount
+    )
 
 
 def _past_grace(snapshots: list[LoanMonthSnapshot]) -> list[LoanMonthSnapshot]:

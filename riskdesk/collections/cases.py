@@ -45,6 +45,7 @@ from riskdesk.core.errors import Conflict, DomainError, NotFound
 from riskdesk.core.jobs import RowCounts, Step, id_ranges
 from riskdesk.core.models import AuditLog
 from riskdesk.core.sql import date_param, days_between, is_postgres
+from riskdesk.lending.grace_rules import DEFAULT_CASE_OPEN_AFTER_DAYS
 from riskdesk.lending.models import Loan
 
 STEP_NAME = "collections.cases"
@@ -148,7 +149,10 @@ def _stage_sql(dpd: str) -> str:
 
 
 def _open_after_days_sql() -> str:
-    """The loan's `case_open_after_days`: its product's policy on its oldest overdue due date, else the default's."""
+    """The loan's `case_open_after_days`: its product's policy on its oldest overdue due date, else the default's.
+
+    lending/grace_rules.py `case_due` states the same rule for the grace-policy preview.
+    """
     d = date_param()
     oldest_due = _days_before(d, "l.dpd")
     version = (
@@ -158,7 +162,7 @@ def _open_after_days_sql() -> str:
     )
     return (
         f"COALESCE({version.format(product='g.product_id = l.product_id')}, "
-        f"{version.format(product='g.product_id IS NULL')}, 0)"
+        f"{version.format(product='g.product_id IS NULL')}, {int(DEFAULT_CASE_OPEN_AFTER_DAYS)})"
     )
 
 

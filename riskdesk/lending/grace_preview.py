@@ -10,6 +10,7 @@ policy in force with the draft on the last closed business day D:
   collections/bureau.py, without the prior notice, which no grace policy changes);
 * cases that would open: borrowers with an active loan past its grace end by more than
   the policy's `case_open_after_days` (the rule of collections/cases.py);
+  both rules are written once in lending/grace_rules.py, which collections applies too;
 * penalty income: penalty interest charged (net of waivers, paid or not) on the
   installments due in the replayed window, the only ones the draft governs.
 
@@ -45,6 +46,7 @@ from riskdesk.core.errors import Conflict, DomainError
 from riskdesk.core.models import JobRun
 from riskdesk.core.money import ZERO
 from riskdesk.lending import engine
+from riskdesk.lending.grace_rules import bureau_over_threshold, case_due
 from riskdesk.lending.models import (
     GracePolicy,
     IncidentWindow,
@@ -69,9 +71,6 @@ from riskdesk.lending.services import grace_policy_check, incident_window_check,
 WINDOW_DAYS = 90
 # Loans replayed per query of their payments and arrangements.
 CHUNK = 2000
-# Without a policy in force: the grace policy's own defaults (as collections uses them).
-DEFAULT_REPORT_AFTER_DAYS = 30
-DEFAULT_TOLERANCE = Decimal("1.00")
 
 # A draft's window dates outside these bounds are refused, naming the field: an earlier
 # start would replay decades of nothing, a later one is a typo.
@@ -377,15 +376,16 @@ def _measure(side: _Side, books: dict[int, GraceBook], as_of: date) -> dict[int 
     counts: dict[int | None, defaultdict[str, int]] = defaultdict(lambda: defaultdict(int))
     borrowers: dict[int | None, set[int]] = defaultdict(set)
     for facts in side.facts.values():
-        policy = books[facts.product_id].policy_on(as_of)
-        report_after = policy.bureau_report_after_days if policy else DEFAULT_REPORT_AFTER_DAYS
-        tolerance = policy.arrears_tolerance if policy else DEFAULT_TOLERANCE
+        book = books[facts.product_id]
+        reportable = not facts.in_grace and bureau_over_threshold(
+            book.policy_on(as_of), dpd=facts.dpd, overdue_amount=facts.overdue_amount
+        )
         for key in (facts.product_id, None):
             tally = counts[key]
             tally["loans_in_grace" if facts.in_grace else "loans_overdue"] += 1
-            if not facts.in_grace and facts.dpd > report_after and facts.overdue_amount > tolerance:
-                tally["bureau_reportable"] += 1
-        if facts.grace_end is not None and (as_of - facts.grace_end).days > _case_open_after(books, facts, as_of):
+            tally["bureau_reportable"] += reportable
+        # The policy in force on the loan's oldest overdue due date decides, as in collections/cases.py.
+        if case_due(book.policy_on(as_of - timedelta(days=facts.dpd)), grace_end=facts.grace_end, on=as_of):
             borrowers[facts.product_id].add(facts.borrower_id)
             borrowers[None].add(facts.borrower_id)
     penalties: dict[int | None, Decimal] = defaultdict(lambda: ZERO)
@@ -403,12 +403,6 @@ def _measure(side: _Side, books: dict[int, GraceBook], as_of: date) -> dict[int 
         )
         for key in keys
     }
-
-
-def _case_open_after(books: dict[int, GraceBook], facts: _Facts, as_of: date) -> int:
-    """The policy in force on the loan's oldest overdue due date decides (collections/cases.py)."""
-    policy = books[facts.product_id].policy_on(as_of - timedelta(days=facts.dpd))
-    return policy.case_open_after_days if policy else 0
 
 
 def policy_in_force(product: Product | None, on: date) -> GracePolicy | None:

@@ -11,6 +11,9 @@ from django.contrib.auth.models import User
 from django.urls import reverse
 
 from riskdesk import nightly
+from riskdesk.collections import bureau
+from riskdesk.collections.cases import CASES_STEP
+from riskdesk.collections.models import Case
 from riskdesk.core.errors import DomainError
 from riskdesk.core.models import AuditLog, JobRun
 from riskdesk.lending import closeday, services, views
@@ -27,6 +30,7 @@ from riskdesk.lending.models import (
     IncidentWindow,
     Installment,
     Loan,
+    LoanMonthSnapshot,
     Product,
 )
 from riskdesk.lending.selectors import GraceBook, book_digest
@@ -112,7 +116,7 @@ def stored_measures(as_of: date, window_start: date) -> Measures:
 
 
 def seven_day_draft(product: Product | None = None, **rules: object) -> PolicyDraft:
-    return PolicyDraft(product=product, effective_from=date(2026, 3, 7), grace_days=7, **rules)
+    return PolicyDraft(**{"product": product, "effective_from": date(2026, 3, 7), "grace_days": 7, **rules})
 
 
 # -- a policy draft ---------------------------------------------------------------------------
@@ -226,6 +230,29 @@ def test_a_later_case_opening_leaves_borrowers_without_a_case(long_overdue_book:
     draft = PolicyDraft(product=None, effective_from=date(2026, 4, 6), case_open_after_days=30)
     preview = grace_policy_simulate(draft=draft)
     assert (preview.total.in_force.cases_to_open, preview.total.draft.cases_to_open) == (2, 1)
+
+
+def test_the_in_force_counts_are_what_the_bureau_and_the_night_produce(
+    make_loan: Callable[..., Loan], other_borrower_loan: Callable[..., Loan], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The preview, collections/bureau.py and collections/cases.py apply one rule (lending/grace_rules.py).
+
+    Closed through the month end Mar 31 with lending's steps and the cases step, under a
+    version reporting after 15 days and opening cases 20 days after grace end: unpaid, one
+    loan is 31 days past due (grace ended Mar 3) and one 20 (grace ended Mar 14).
+    """
+    services.grace_policy_create(
+        product=None, effective_from=date(2026, 1, 1), bureau_report_after_days=15, case_open_after_days=20
+    )
+    make_loan(), other_borrower_loan(disbursed_on=date(2026, 2, 11))
+    monkeypatch.setattr(nightly, "STEPS", [*closeday.STEPS, CASES_STEP])
+    nightly.close_days(as_of=date(2026, 3, 31))
+    in_force = grace_policy_simulate(draft=seven_day_draft(effective_from=date(2026, 4, 1))).total.in_force
+
+    snapshots = list(LoanMonthSnapshot.objects.filter(month_end=date(2026, 3, 31), dpd__gt=0).select_related("loan"))
+    over_threshold = [s for s in snapshots if bureau._over_threshold(s, {})]
+    assert in_force.bureau_reportable == len(bureau._past_grace(over_threshold)) == 2
+    assert in_force.cases_to_open == Case.objects.filter(status="open").count() == 1
 
 
 # -- an incident window draft -----------------------------------------------------------------------
