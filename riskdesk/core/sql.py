@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 from django.db import connection
 
 
@@ -36,3 +39,17 @@ def month_start(expression: str) -> str:
     if is_postgres():
         return f"date_trunc('month', {expression})::date"
     return f"date({expression}, 'start of month')"
+
+
+def fetch_all(sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
+    """Run a query on the default connection and return all its rows."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params or [])
+        return cursor.fetchall()
+
+
+def execute(sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> int:
+    """Run a statement on the default connection and return the rows it touched."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params or [])
+        return cursor.rowcount

@@ -22,11 +22,10 @@ from typing import Any
 import pandas as pd
 from django.db.models import F, Q, Sum
 
-from riskdesk.dashboards.book import bucket_order, roll_months, share
+from riskdesk.dashboards.book import ZERO, _frame, bucket_order, roll_months, share
 from riskdesk.dashboards.filters import DashboardFilters
 from riskdesk.dashboards.models import CollectionsDay, ComplianceDay, RollRateMonth
 
-ZERO = Decimal("0.00")
 WORK_SUMS = (
     "attempts",
     "right_party_contacts",
@@ -90,10 +89,6 @@ def collections(filters: DashboardFilters) -> Collections:
         collectors=_per_collector(days, as_of),
         cure=cure_rates(filters),
     )
-
-
-def _frame(rows: Any, columns: list[str]) -> pd.DataFrame:
-    return pd.DataFrame(list(rows), columns=columns)
 
 
 def _daily_work(days: Any) -> pd.DataFrame:

@@ -52,7 +52,7 @@ from riskdesk.collections.models import (
 from riskdesk.core.dates import add_months, is_month_end, month_end
 from riskdesk.core.jobs import RowCounts, Step
 from riskdesk.core.models import ClosedDay
-from riskdesk.core.sql import date_param, is_postgres, money, month_start
+from riskdesk.core.sql import date_param, execute, fetch_all, is_postgres, money, month_start
 from riskdesk.dashboards.models import (
     CollectionsDay,
     ComplianceDay,
@@ -75,18 +75,6 @@ DEFAULT_LGD = Decimal("0.4500")
 RECOUNT_DAYS = 7
 
 
-def _fetch(sql: str, params: list[Any] | dict[str, Any]) -> list[tuple[Any, ...]]:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
-
-
-def _execute(sql: str, params: list[Any] | dict[str, Any]) -> int:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.rowcount
-
-
 def _numeric(placeholder: str = "%s") -> str:
     return f"{placeholder}::numeric" if is_postgres() else placeholder
 
@@ -105,9 +93,9 @@ def roll_rates_build(day: date) -> int:
     if not is_month_end(day):
         return 0
     d = date_param()
-    _execute(f"DELETE FROM dashboards_rollratemonth WHERE month_end = {d}", [day])
+    execute(f"DELETE FROM dashboards_rollratemonth WHERE month_end = {d}", [day])
     previous = month_end(add_months(day.replace(day=1), -1))
-    return _execute(
+    return execute(
         f"""
         INSERT INTO dashboards_rollratemonth (month_end, product_id, term, origination_month, from_bucket,
                                               to_bucket, loans, balance)
@@ -194,7 +182,7 @@ def expected_loss_build(day: date) -> int:
     `ecl` = LGD x that exact sum, rounded half-up to the cent.
     """
     d = date_param("d")
-    _execute(f"DELETE FROM dashboards_expectedlossday WHERE business_date = {d}", {"d": day})
+    execute(f"DELETE FROM dashboards_expectedlossday WHERE business_date = {d}", {"d": day})
     lgds = lgd_in_force(day)
     pds, fallback = roll_rate_pds(day)
     if not lgds:
@@ -209,7 +197,7 @@ def expected_loss_build(day: date) -> int:
     downgraded = "(l.risk_band <> '' AND f.first_band IS NOT NULL AND l.risk_band > f.first_band)"
     # Loans are summed by disbursement day first and by month after: a month of a
     # million dates costs more than the grouping itself.
-    return _execute(
+    return execute(
         f"""
         INSERT INTO dashboards_expectedlossday (business_date, product_id, term, origination_month, stage,
                                                 pd_source, loans, ead, pd_ead, lgd, ecl)
@@ -289,7 +277,7 @@ def vintages_build(day: date) -> RowCounts:
     30 and 90 days past due, then summed up month by month here.
     """
     # By days first, by months after (see expected_loss_build).
-    rows = _fetch(
+    rows = fetch_all(
         f"""
         SELECT v.product_id, v.term, {month_start("v.disbursed_on")}, {month_start("v.passed30")},
                {month_start("v.passed90")}, SUM(v.loans), {money("SUM(v.principal)")}
@@ -332,7 +320,7 @@ def vintages_build(day: date) -> RowCounts:
             points.append((origination, product_id, term, months_on_book, loans, principal, *totals))
     # Plain executemany: the ORM's bulk_create spent 0.5 s a night preparing a few thousand
     # rows of Decimals, most of the demo seed's nights on SQLite.
-    _execute("DELETE FROM dashboards_vintagepoint", [])
+    execute("DELETE FROM dashboards_vintagepoint", [])
     with connection.cursor() as cursor:
         cursor.executemany(
             """
@@ -438,7 +426,7 @@ def _recovered(day: date) -> list[tuple[Any, ...]]:
     opened that day) counts once, under the later case.
     """
     d = date_param("d")
-    return _fetch(
+    return fetch_all(
         f"""
         WITH case_loan AS (
             SELECT c.id AS case_id, c.assigned_to_id, c.stage, cl.loan_id
@@ -597,8 +585,8 @@ def _hash_the_groups() -> None:
     1.4 s expected loss took at 100,000 loans.
     """
     if is_postgres():
-        _execute("SET LOCAL work_mem = '256MB'", [])
-        _execute("SET LOCAL jit = off", [])
+        execute("SET LOCAL work_mem = '256MB'", [])
+        execute("SET LOCAL jit = off", [])
 
 
 AGGREGATES_STEP = Step(STEP_NAME, parts, part_run)

@@ -26,31 +26,18 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
 from django.db.models import Max, Min, Q
 from django.utils import timezone
 
 from riskdesk.core.dates import is_month_end
 from riskdesk.core.jobs import RowCounts, Step, id_ranges
-from riskdesk.core.sql import date_param, days_between, is_postgres, money, month_start
+from riskdesk.core.sql import date_param, days_between, execute, fetch_all, is_postgres, money, month_start
 from riskdesk.lending import engine
 from riskdesk.lending.models import CreditLine, CreditLineEvent, GracePolicy, Loan
 from riskdesk.lending.selectors import DAY_STATE_STEP
 
 SNAPSHOT_STEP = "lending.snapshot"
 BATCH = 5000
-
-
-def _fetch(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
-
-
-def _execute(sql: str, params: list[Any] | None = None) -> int:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params or [])
-        return cursor.rowcount
 
 
 def _prefer_index_lookups() -> None:
@@ -61,15 +48,15 @@ def _prefer_index_lookups() -> None:
     (2M entries for 8k loans at a million loans). SET LOCAL ends with the transaction.
     """
     if is_postgres():
-        _execute("SET LOCAL enable_mergejoin = off")
-        _execute("SET LOCAL enable_hashjoin = off")
-        _execute("SET LOCAL jit = off")
+        execute("SET LOCAL enable_mergejoin = off")
+        execute("SET LOCAL enable_hashjoin = off")
+        execute("SET LOCAL jit = off")
 
 
 def _analyze(temp_table: str) -> None:
     """Give the planner the size of a fresh temp table: few rows, so it walks the indexes."""
     if is_postgres():
-        _execute(f"ANALYZE {temp_table}")
+        execute(f"ANALYZE {temp_table}")
 
 
 def loan_chunks(_: date) -> list[tuple[int, int]]:
@@ -82,8 +69,8 @@ def day_state_chunk(day: date, lo: int, hi: int) -> RowCounts:
     _prefer_index_lookups()
     _lock_candidates(day, lo, hi)
     replayed = _replay_catch_up(day, lo, hi)
-    _execute("DROP TABLE IF EXISTS closeday_candidate")
-    _execute(
+    execute("DROP TABLE IF EXISTS closeday_candidate")
+    execute(
         f"""
         CREATE TEMP TABLE closeday_candidate AS
         SELECT id AS loan_id, bucket AS old_bucket FROM lending_loan
@@ -97,7 +84,7 @@ def day_state_chunk(day: date, lo: int, hi: int) -> RowCounts:
     _analyze("closeday_candidate")
     penalties = _accrue_penalties(day)
     bucket_changes, loans = _update_day_state(day)
-    _execute("DROP TABLE closeday_candidate")
+    execute("DROP TABLE closeday_candidate")
     return {
         "loans_delinquent": loans,
         "penalties_changed": penalties,
@@ -115,7 +102,7 @@ def _lock_candidates(day: date, lo: int, hi: int) -> None:
     """
     if is_postgres():
         d = date_param()
-        _execute(
+        execute(
             f"""
             SELECT id FROM lending_loan
             WHERE id BETWEEN %s AND %s AND (status = 'active' OR dpd > 0)
@@ -142,7 +129,7 @@ def _replay_catch_up(day: date, lo: int, hi: int) -> int:
 
 def _accrue_penalties(day: date) -> int:
     """Recompute the penalty of every open installment past its grace end, on `day`."""
-    rows = _fetch(
+    rows = fetch_all(
         f"""
         SELECT i.id, i.seq, i.due_date, i.grace_end, i.penalty_from, i.principal_due, i.interest_due,
                i.principal_paid, i.interest_paid, i.penalty_paid, i.penalty_accrued, i.late_base_days,
@@ -219,7 +206,7 @@ def _update_penalties(batch: list[tuple[int, Decimal]]) -> None:
     values = ", ".join(["(%s, %s)"] * len(batch))
     cast = "::bigint" if is_postgres() else ""
     numeric = "::numeric" if is_postgres() else ""
-    _execute(
+    execute(
         f"""
         WITH v(id, penalty) AS (VALUES {values})
         UPDATE lending_installment SET penalty_accrued = v.penalty{numeric}
@@ -233,13 +220,13 @@ def _update_day_state(day: date) -> tuple[int, int]:
     """Days past due, bucket, grace end and overdue amounts of the candidates on `day`."""
     d = date_param()
     unpaid_pi = money("i.principal_due + i.interest_due - i.principal_paid - i.interest_paid")
-    _execute("DROP TABLE IF EXISTS closeday_state")
+    execute("DROP TABLE IF EXISTS closeday_state")
     # The oldest delinquent installment is looked up by (loan, seq) per loan: a join
     # there lets the planner walk the whole installment index.
     oldest = "(SELECT o.{column} FROM lending_installment o WHERE o.loan_id = a.loan_id AND o.seq = a.oldest_seq)"
     oldest_due, oldest_grace_end = oldest.format(column="due_date"), oldest.format(column="grace_end")
     overdue = f"SUM(CASE WHEN i.due_date < {d} THEN {unpaid_pi} ELSE 0 END) + SUM(i.penalty_accrued - i.penalty_paid)"
-    _execute(
+    execute(
         f"""
         CREATE TEMP TABLE closeday_state AS
         SELECT a.loan_id, a.old_bucket,
@@ -261,9 +248,9 @@ def _update_day_state(day: date) -> tuple[int, int]:
     bucket_sql = (
         "(SELECT b.code FROM lending_bucket b WHERE s.dpd >= b.min_dpd AND (b.max_dpd IS NULL OR s.dpd <= b.max_dpd))"
     )
-    _execute("ALTER TABLE closeday_state ADD COLUMN bucket varchar(8)")
-    _execute(f"UPDATE closeday_state SET bucket = {bucket_sql.replace('s.dpd', 'closeday_state.dpd')}")
-    changes = _execute(
+    execute("ALTER TABLE closeday_state ADD COLUMN bucket varchar(8)")
+    execute(f"UPDATE closeday_state SET bucket = {bucket_sql.replace('s.dpd', 'closeday_state.dpd')}")
+    changes = execute(
         f"""
         INSERT INTO lending_buckethistory (loan_id, "on", from_bucket, to_bucket, dpd)
         SELECT s.loan_id, {d}, s.old_bucket, s.bucket, s.dpd FROM closeday_state s WHERE s.bucket <> s.old_bucket
@@ -271,7 +258,7 @@ def _update_day_state(day: date) -> tuple[int, int]:
         [day],
     )
     in_grace = f"COALESCE(s.dpd > 0 AND s.grace_end >= {d}, FALSE)"
-    loans = _execute(
+    loans = execute(
         f"""
         UPDATE lending_loan SET dpd = s.dpd, bucket = s.bucket, grace_end = s.grace_end,
                in_grace = {in_grace}, overdue_amount = s.overdue_amount, penalty_accrued = s.penalty
@@ -279,7 +266,7 @@ def _update_day_state(day: date) -> tuple[int, int]:
         """,
         [day],
     )
-    _execute("DROP TABLE closeday_state")
+    execute("DROP TABLE closeday_state")
     return changes, loans
 
 
@@ -382,8 +369,8 @@ def _past_due(days: int) -> str:
 def snapshot_chunk(day: date, lo: int, hi: int) -> RowCounts:
     """Step 2: the day's portfolio aggregates; at month end, every open loan."""
     d = date_param()
-    _execute("DELETE FROM lending_portfoliosnapshot WHERE business_date = " + d, [day])
-    aggregates = _execute(
+    execute("DELETE FROM lending_portfoliosnapshot WHERE business_date = " + d, [day])
+    aggregates = execute(
         f"""
         INSERT INTO lending_portfoliosnapshot (business_date, product_id, term, origination_month, bucket, loans,
                                                outstanding_principal, overdue_amount, penalty_accrued,
@@ -399,8 +386,8 @@ def snapshot_chunk(day: date, lo: int, hi: int) -> RowCounts:
     )
     loans = 0
     if is_month_end(day):
-        _execute("DELETE FROM lending_loanmonthsnapshot WHERE month_end = " + d, [day])
-        loans = _execute(
+        execute("DELETE FROM lending_loanmonthsnapshot WHERE month_end = " + d, [day])
+        loans = execute(
             f"""
             INSERT INTO lending_loanmonthsnapshot (month_end, loan_id, dpd, bucket, outstanding_principal, overdue_amount, status)
             SELECT {d}, id, dpd, bucket, outstanding_principal, overdue_amount, status
