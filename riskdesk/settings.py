@@ -180,6 +180,9 @@ RISKDESK_CHANNEL_ADAPTERS = {
 CLOSE_DAY_CHUNK_LOANS = int(os.environ.get("CLOSE_DAY_CHUNK_LOANS", "250000"))
 # Loans one scoring chunk (close of day step 3) covers.
 SCORING_CHUNK_LOANS = int(os.environ.get("SCORING_CHUNK_LOANS", "250000"))
+# Close of day's dashboards step recounts collections and compliance for this many closed
+# days (D and the days before it), so facts keyed after their day closed are counted.
+DASHBOARDS_RECOUNT_DAYS = int(os.environ.get("DASHBOARDS_RECOUNT_DAYS", "7"))
 # Scorecard scaling for new model versions (train_model may override): base_score
 # points at good:bad odds of base_odds, and every pdo points double the odds.
 RISKDESK_SCORECARD_SCALING = {"base_score": "600", "base_odds": "50", "pdo": "20"}

@@ -16,10 +16,10 @@ compliance (timestamped events) and collections' attempts and promises. Expected
 vintages read the loans as they stand, so they describe the last closed day only, and
 collections attribute cases and recoveries to each case's current collector and stage.
 
-Collections and compliance are recounted for a week (`RECOUNT_DAYS`): a complaint's
-`received_at` may be keyed days after the fact, and an attempt may be logged a few
-minutes back across a close that has already run, so each night rebuilds those two
-tables for D and every closed day of the 6 before it. They are cheap (a day's events)
+Collections and compliance are recounted for a week (settings.DASHBOARDS_RECOUNT_DAYS,
+default 7): a complaint's `received_at` may be keyed days after the fact, and an attempt
+may be logged a few minutes back across a close that has already run, so each night
+rebuilds those two tables for D and every closed day of the 6 before it. They are cheap (a day's events)
 and exact for past days, apart from cases counting under their current collector.
 """
 
@@ -32,6 +32,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count, F, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
@@ -70,9 +71,6 @@ ROLL_RATE_MONTHS = 3
 PD_PLACES = Decimal("0.000001")
 # Migration 0002's default version, for a book whose setting table was emptied (a flush).
 DEFAULT_LGD = Decimal("0.4500")
-# Collections and compliance rebuild D and the closed days of the 6 before it (D-6..D):
-# late-keyed complaints and attempts logged back in time land in a day already closed.
-RECOUNT_DAYS = 7
 
 
 def _numeric(placeholder: str = "%s") -> str:
@@ -534,9 +532,9 @@ def _consented(borrower_id: int, point_id: int | None, at: datetime) -> bool:
 
 
 def recount_days(day: date) -> list[date]:
-    """D and the closed days among the RECOUNT_DAYS - 1 before it, oldest first."""
+    """D and the closed days among the DASHBOARDS_RECOUNT_DAYS - 1 before it, oldest first."""
     earlier = ClosedDay.objects.filter(
-        business_date__gte=day - timedelta(days=RECOUNT_DAYS - 1), business_date__lt=day
+        business_date__gte=day - timedelta(days=settings.DASHBOARDS_RECOUNT_DAYS - 1), business_date__lt=day
     ).values_list("business_date", flat=True)
     return [*sorted(earlier), day]
 
