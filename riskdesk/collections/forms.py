@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from riskdesk.collections.models import Arrangement, Case, Channel, Outcome, Purpose
 from riskdesk.collections.selectors import collectors
+from riskdesk.core.forms import date_input
 from riskdesk.core.vocabulary import label
 
 # A collector records what happened; "blocked" is the gate's word, never a collector's.
@@ -31,7 +32,7 @@ class AttemptForm(forms.Form):
 
 class PromiseForm(forms.Form):
     amount = forms.DecimalField(label=_("Amount"), min_value=Decimal("0.01"), max_digits=14, decimal_places=2)
-    due_on = forms.DateField(label=_("Due on"), widget=forms.DateInput(attrs={"type": "date"}))
+    due_on = forms.DateField(label=_("Due on"), widget=date_input())
 
 
 class ArrangementRequestForm(forms.Form):

@@ -7,6 +7,7 @@ from decimal import Decimal
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from riskdesk.core.forms import date_input
 from riskdesk.core.vocabulary import label
 from riskdesk.lending.grace_preview import date_bounds
 from riskdesk.lending.models import GracePolicy, Loan, Product
@@ -38,7 +39,7 @@ class LoanSearchForm(forms.Form):
 
 
 class PayoffQuoteForm(forms.Form):
-    quote_on = forms.DateField(label=_("Quote on"), widget=forms.DateInput(attrs={"type": "date"}))
+    quote_on = forms.DateField(label=_("Quote on"), widget=date_input())
 
 
 class _DraftForm(forms.Form):
@@ -52,7 +53,7 @@ class _DraftForm(forms.Form):
 class GracePolicyDraftForm(_DraftForm):
     """A grace policy version to preview, then save (the fields of the grace-policy API)."""
 
-    effective_from = forms.DateField(label=_("Effective from"), widget=forms.DateInput(attrs={"type": "date"}))
+    effective_from = forms.DateField(label=_("Effective from"), widget=date_input())
     grace_days = forms.IntegerField(label=_("Grace days"), min_value=0, max_value=30, initial=3)
     penalty_start = forms.ChoiceField(
         label=_("Penalty counts from"),
@@ -78,8 +79,8 @@ class GracePolicyDraftForm(_DraftForm):
 class IncidentWindowDraftForm(_DraftForm):
     """An incident window to preview, then declare (the fields of the incident-window API)."""
 
-    start = forms.DateField(label=_("First due date"), widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label=_("Last due date"), widget=forms.DateInput(attrs={"type": "date"}))
+    start = forms.DateField(label=_("First due date"), widget=date_input())
+    end = forms.DateField(label=_("Last due date"), widget=date_input())
     extra_grace_days = forms.IntegerField(label=_("Extra grace days"), min_value=1, max_value=30, initial=3)
     reason = forms.CharField(label=_("Reason"), max_length=200, required=False)
 
