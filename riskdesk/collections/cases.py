@@ -44,7 +44,7 @@ from riskdesk.core.dates import add_months, business_today
 from riskdesk.core.errors import Conflict, DomainError, NotFound
 from riskdesk.core.jobs import RowCounts, Step, id_ranges
 from riskdesk.core.models import AuditLog
-from riskdesk.core.sql import date_param, days_between, is_postgres
+from riskdesk.core.sql import date_param, days_before, days_between, is_postgres
 from riskdesk.lending.grace_rules import DEFAULT_CASE_OPEN_AFTER_DAYS
 from riskdesk.lending.models import Loan
 
@@ -81,12 +81,6 @@ def _fetch(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
-
-
-def _days_before(day_sql: str, days_sql: str) -> str:
-    if is_postgres():
-        return f"({day_sql} - {days_sql})"
-    return f"date({day_sql}, '-' || {days_sql} || ' days')"
 
 
 def _contains(haystack: str, needle: str) -> str:
@@ -154,7 +148,7 @@ def _open_after_days_sql() -> str:
     lending/grace_rules.py `case_due` states the same rule for the grace-policy preview.
     """
     d = date_param()
-    oldest_due = _days_before(d, "l.dpd")
+    oldest_due = days_before(d, "l.dpd")
     version = (
         "(SELECT g.case_open_after_days FROM lending_gracepolicy g WHERE {product} AND g.effective_from <= "
         + oldest_due

@@ -19,6 +19,13 @@ def days_between(later: str, earlier: str) -> str:
     return f"CAST(julianday({later}) - julianday({earlier}) AS INTEGER)"
 
 
+def days_before(day_sql: str, days_sql: str) -> str:
+    """SQL for the date `days_sql` days before the date `day_sql`, on either backend."""
+    if is_postgres():
+        return f"({day_sql} - {days_sql})"
+    return f"date({day_sql}, '-' || {days_sql} || ' days')"
+
+
 def date_param(name: str | None = None) -> str:
     """A placeholder for a date parameter, typed on Postgres: positional, or named ("%(name)s")."""
     placeholder = f"%({name})s" if name else "%s"

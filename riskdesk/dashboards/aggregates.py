@@ -53,7 +53,7 @@ from riskdesk.collections.models import (
 from riskdesk.core.dates import add_months, is_month_end, month_end
 from riskdesk.core.jobs import RowCounts, Step
 from riskdesk.core.models import ClosedDay
-from riskdesk.core.sql import date_param, execute, fetch_all, is_postgres, money, month_start
+from riskdesk.core.sql import date_param, days_before, execute, fetch_all, is_postgres, money, month_start
 from riskdesk.dashboards.models import (
     CollectionsDay,
     ComplianceDay,
@@ -259,13 +259,7 @@ def _first_past_sql(days: int) -> str:
     aged a day a day since, which is the best the stored facts say.
     """
     return f"""COALESCE(h.first{days}, CASE WHEN l.dpd > {days}
-                THEN {_days_before(date_param("d"), f"(l.dpd - {days + 1})")} END)"""
-
-
-def _days_before(day_sql: str, days_sql: str) -> str:
-    if is_postgres():
-        return f"({day_sql} - {days_sql})"
-    return f"date({day_sql}, '-' || {days_sql} || ' days')"
+                THEN {days_before(date_param("d"), f"(l.dpd - {days + 1})")} END)"""
 
 
 def vintages_build(day: date) -> RowCounts:
