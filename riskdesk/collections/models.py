@@ -380,6 +380,9 @@ class ContactAttempt(models.Model):
     policy = models.ForeignKey(ContactPolicy, null=True, blank=True, on_delete=models.PROTECT)
     outcome = models.CharField(max_length=20, choices=Outcome.choices)
     note = models.TextField(blank=True)
+    recording_ref = models.CharField(
+        max_length=200, blank=True, help_text="the call recording's reference in the telephony system"
+    )
     template = models.ForeignKey(MessageTemplate, null=True, blank=True, on_delete=models.PROTECT)
     actor = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)

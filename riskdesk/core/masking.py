@@ -25,3 +25,18 @@ def mask_email(value: str) -> str:
 def mask_name(value: str) -> str:
     """Keep the first character: 张** / J***."""
     return value[:1] + "*" * max(len(value) - 1, 2) if value else value
+
+
+def mask_card(value: str) -> str:
+    """Keep the last 4 digits: ************1234."""
+    digits = "".join(ch for ch in value if ch.isdigit())
+    if len(digits) <= 4:
+        return "*" * len(digits)
+    return "*" * (len(digits) - 4) + digits[-4:]
+
+
+def mask_address(value: str) -> str:
+    """Keep the first 6 characters (the city or district), hide the rest: 北京市朝阳区****."""
+    if len(value) <= 6:
+        return "*" * len(value)
+    return value[:6] + "****"

@@ -84,3 +84,58 @@ class ClosedDay(models.Model):
 
     class Meta:
         ordering = ["-business_date"]
+
+
+class RetentionPolicy(models.Model):
+    """How long one kind of record is kept: admin-set, versioned, never under the legal minimum.
+
+    The version in force on a date is the latest whose effective_from is on or before it;
+    the nightly purge (riskdesk.core.retention) removes what is older than its keep_days.
+    """
+
+    class Kind(models.TextChoices):
+        CONTACT_ATTEMPTS = "contact_attempts"
+        RECORDING_REFERENCES = "recording_references"
+        AUDIT_LOG = "audit_log"
+
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    keep_days = models.PositiveIntegerField()
+    effective_from = models.DateField()
+    reason = models.CharField(max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["kind", "-effective_from", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "effective_from"], name="retention_kind_from_unique"),
+        ]
+        verbose_name_plural = "retention policies"
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.keep_days} days from {self.effective_from}"
+
+
+class PendingTask(models.Model):
+    """A Celery task the desk asked for, kept here until the broker has taken it.
+
+    The task outbox: asking for a task writes this row first, so a broker that is down
+    loses nothing; the relay publishes what is unpublished once the broker answers again.
+    """
+
+    task = models.CharField(max_length=200)
+    args = models.JSONField(default=list, blank=True)
+    kwargs = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["published_at", "id"], name="pendingtask_unpublished_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.task} #{self.pk} {'published' if self.published_at else 'pending'}"

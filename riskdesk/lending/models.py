@@ -66,6 +66,8 @@ class Borrower(models.Model):
     name = models.CharField(max_length=100)
     national_id = models.CharField(max_length=32, unique=True)
     email = models.EmailField(blank=True)
+    address = models.CharField(max_length=300, blank=True, help_text="home address, for letters and field visits")
+    bank_card = models.CharField(max_length=32, blank=True, help_text="the card number autodebit draws on")
     timezone = models.CharField(max_length=64, default="Asia/Shanghai")
     language = models.CharField(max_length=8, choices=[("zh-hans", "简体中文"), ("en", "English")], default="zh-hans")
     created_at = models.DateTimeField(auto_now_add=True)
