@@ -135,6 +135,16 @@ class _BadCredentials(DomainError):
         super().__init__("invalid_credentials", "Unable to log in with the given username and password.")
 
 
+class _LockedOut(DomainError):
+    status = 429
+
+    def __init__(self) -> None:
+        super().__init__(
+            "locked_out",
+            "Too many failed logins for this username from this address; try again later or ask an administrator.",
+        )
+
+
 class TokenObtainThrottle(AnonRateThrottle):
     """Slow down password guessing: attempts per client address (the default cache)."""
 
@@ -160,11 +170,14 @@ class TokenObtainApi(APIView):
         operation_id="auth_token_obtain",
         auth=[],
         request=InputSerializer,
-        responses={200: OutputSerializer, 400: ErrorSerializer},
+        responses={200: OutputSerializer, 400: ErrorSerializer, 429: ErrorSerializer},
     )
     def post(self, request: Request) -> Response:
         data = validated(self.InputSerializer, request.data)
+        # The Django request, so django-axes counts the attempt and flags a lockout on it (riskdesk.lockout).
         user = authenticate(request=request._request, **data)
+        if getattr(request._request, "axes_locked_out", False):
+            raise _LockedOut()
         if user is None or not user.is_active:
             raise _BadCredentials()
         token, _ = Token.objects.get_or_create(user=user)

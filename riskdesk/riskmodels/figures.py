@@ -7,7 +7,6 @@ Words go through gettext, so a figure speaks the language of the request that dr
 from __future__ import annotations
 
 import copy
-import json
 from typing import Any
 
 import pandas as pd
@@ -207,17 +206,20 @@ def no_data_figure(*, title: str, x: str = "", y: str = "") -> go.Figure:
     return desk_figure([], title=title, x=x, y=y, layout={"annotations": [message], "xaxis": hidden, "yaxis": hidden})
 
 
-def figure_html(fig: go.Figure, div_id: str) -> str:
-    """The figure as a <div> and a script that draws it once plotly.js has loaded.
+# JSON escapes for the characters that could end a <script> block or open markup inside it
+# (as Django's json_script writes them): the text stays the same JSON.
+_JSON_SCRIPT_ESCAPES = {ord("<"): "\\u003C", ord(">"): "\\u003E", ord("&"): "\\u0026"}
 
-    The page loads plotly.js once with `defer` (see views.plotly_js); deferred scripts run
-    before DOMContentLoaded, so each figure waits for that event rather than for a
-    blocking <script> in the head.
+
+def figure_html(fig: go.Figure, div_id: str) -> str:
+    """The figure as a <div> and its plotly spec in a JSON block, which static/js/desk.js draws.
+
+    The spec is data (<script type="application/json">, never run), not an inline script, so
+    the content security policy needs no exception for charts. The page loads plotly.js once
+    with `defer` (see views.plotly_js), before desk.js.
     """
-    spec = fig.to_json().replace("</", "<\\/")  # no "</script>" inside the script
-    config = json.dumps({"displaylogo": False, "responsive": True})
+    spec = fig.to_json().translate(_JSON_SCRIPT_ESCAPES)
     return (
-        f'<div id="{div_id}" class="plotly-figure"></div>\n'
-        f"<script>document.addEventListener('DOMContentLoaded', function () {{"
-        f" var f = {spec}; Plotly.newPlot('{div_id}', f.data, f.layout, {config}); }});</script>"
+        f'<div id="{div_id}" class="plotly-figure" data-figure="{div_id}-spec"></div>\n'
+        f'<script type="application/json" id="{div_id}-spec">{spec}</script>'
     )
