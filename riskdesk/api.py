@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from riskdesk import nightly, tasks
 from riskdesk.core.api import ErrorSerializer, validated
+from riskdesk.core.outbox import task_enqueue
 from riskdesk.core.permissions import HasRole
 from riskdesk.core.roles import ADMIN
 
@@ -18,9 +19,11 @@ from riskdesk.core.roles import ADMIN
 class CloseDayApi(APIView):
     """Close every open business day up to `as_of` (default: yesterday) (admin).
 
-    Runs the nightly task: in-process where Celery is eager (the embedded mode, tests),
-    which answers with the days it closed; on a worker otherwise, which answers at once
-    with `closed_days` empty and the task id. Progress is in /operations/job-runs/.
+    Asks for the nightly task through the task outbox (core/outbox.py): in-process where
+    Celery is eager (the embedded mode, tests), which answers with the days it closed; on a
+    worker otherwise, which answers at once with `closed_days` empty. `queued` says whether
+    the broker took the task; false while it is down, the task waits in the outbox
+    (`pending_task`) and goes out when the broker is back. Progress is in /operations/job-runs/.
     """
 
     permission_classes = [HasRole(ADMIN)]
@@ -31,7 +34,9 @@ class CloseDayApi(APIView):
     class OutputSerializer(serializers.Serializer):
         as_of = serializers.DateField()
         closed_days = serializers.ListField(child=serializers.DateField())
-        task_id = serializers.CharField()
+        pending_task = serializers.IntegerField(help_text="the task's row in the outbox")
+        queued = serializers.BooleanField(help_text="false: the broker is away; the outbox sends it later")
+        task_id = serializers.CharField(help_text="Celery's id once queued, else empty")
 
     @extend_schema(
         operation_id="operations_close_day",
@@ -42,9 +47,14 @@ class CloseDayApi(APIView):
         data = validated(self.InputSerializer, request.data)
         # Checked here too, so a real worker's refusal is a 422 now, not a failed task later.
         as_of = nightly.closable(data.get("as_of"))
-        result = tasks.close_day.delay(as_of.isoformat())
+        enqueued = task_enqueue(tasks.close_day, as_of.isoformat())
+        result = enqueued.result
         closed = result.get() if isinstance(result, EagerResult) else []
-        return Response(
-            self.OutputSerializer({"as_of": as_of, "closed_days": closed, "task_id": result.id}).data,
-            status=status.HTTP_202_ACCEPTED,
-        )
+        answer = {
+            "as_of": as_of,
+            "closed_days": closed,
+            "pending_task": enqueued.pending.pk,
+            "queued": enqueued.queued,
+            "task_id": result.id if result is not None else "",
+        }
+        return Response(self.OutputSerializer(answer).data, status=status.HTTP_202_ACCEPTED)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import date
+
+from celery.result import EagerResult
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -10,12 +13,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from riskdesk import nightly
+from riskdesk import nightly, tasks
 from riskdesk.core import roles
 from riskdesk.core.access import role_required
 from riskdesk.core.errors import DomainError
 from riskdesk.core.jobs import last_closed_day
 from riskdesk.core.models import JobRun
+from riskdesk.core.outbox import task_enqueue
 from riskdesk.lending.web_selectors import recent_job_runs
 
 
@@ -48,12 +52,22 @@ def operations(request: HttpRequest) -> HttpResponse:
 @require_POST
 @role_required(roles.ADMIN)
 def close_day(request: HttpRequest) -> HttpResponse:
-    """Close every open business day up to yesterday, in-process."""
+    """Close every open business day up to yesterday: in-process where Celery is eager, else on a worker."""
     try:
-        closed = nightly.close_days()
+        as_of = nightly.closable(None)
     except DomainError as error:
         messages.error(request, error.message)
         return redirect("operations")
+    enqueued = task_enqueue(tasks.close_day, as_of.isoformat())
+    if not isinstance(enqueued.result, EagerResult):
+        if enqueued.queued:
+            messages.info(request, _("Close of day is queued for a worker; its job runs appear below."))
+        else:
+            messages.warning(
+                request, _("The task queue is unreachable: close of day is kept and sent when it is back.")
+            )
+        return redirect("operations")
+    closed = [date.fromisoformat(day) for day in enqueued.result.get()]
     if closed:
         days = ", ".join(day.isoformat() for day in closed)
         messages.success(
