@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import authenticate
-from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django.http import Http404
 from drf_spectacular.extensions import OpenApiSerializerExtension
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.authtoken.models import Token
 from rest_framework.pagination import PageNumberPagination
@@ -25,6 +25,7 @@ from riskdesk.core.errors import DomainError
 from riskdesk.core.models import JobRun
 from riskdesk.core.permissions import HasRole
 from riskdesk.core.roles import ADMIN, RISK_OFFICER
+from riskdesk.core.schema import ErrorSerializer
 
 
 def error_response(
@@ -42,6 +43,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return error_response("invalid", "The request is not valid.", status.HTTP_400_BAD_REQUEST, fields)
     if isinstance(exc, RequestDataTooBig):
         return error_response("too_large", "The request body is too large.", status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+    if isinstance(exc, SuspiciousOperation):
+        # Django's refusals of a request's body, e.g. more than DATA_UPLOAD_MAX_NUMBER_FIELDS form fields.
+        return error_response("bad_request", str(exc), status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, RecursionError):
         # Only the JSON parser recurses on client data: "[[[[...]]]]" nested past the stack.
         return error_response("malformed_json", "JSON parse error - nested too deeply.", status.HTTP_400_BAD_REQUEST)
@@ -85,19 +89,6 @@ class NestedSerializerNames(OpenApiSerializerExtension):
 
     def map_serializer(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
         return auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
-
-
-class ErrorSerializer(serializers.Serializer):
-    """The shared error shape, for the OpenAPI schema."""
-
-    error = inline_serializer(
-        name="ErrorBody",
-        fields={
-            "code": serializers.CharField(),
-            "message": serializers.CharField(),
-            "fields": serializers.DictField(child=serializers.ListField(child=serializers.CharField())),
-        },
-    )
 
 
 class RecordIdField(serializers.PrimaryKeyRelatedField):
