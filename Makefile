@@ -39,6 +39,11 @@ lint: $(VENV)/.installed  ## ruff and makemigrations --check
 	$(VENV)/bin/ruff format --check .
 	$(PY) manage.py makemigrations --check --dry-run --verbosity 0
 
+fuzz: $(VENV)/.installed  ## schemathesis on every API operation, long (FUZZ_EXAMPLES=500 per operation; needs Postgres)
+	@mkdir -p bench/out && exports="$$($(PY) scripts/test_services.py)" && eval "$$exports" && \
+	  RISKDESK_FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-500} RISKDESK_FUZZ_REPORT=$${FUZZ_REPORT:-bench/out/fuzz-report.json} \
+	  $(PY) -m pytest tests/api/test_schemathesis.py -q -p no:warnings --show-capture=no $(PYTEST_ARGS)
+
 bench: $(VENV)/.installed  ## close-of-day benchmark (LOANS=100000 by default; needs Postgres)
 	$(PY) bench/close_day.py --loans $${LOANS:-100000}
 
@@ -48,4 +53,4 @@ bench-dashboards: $(VENV)/.installed  ## dashboard pages' server time (LOANS=100
 bench-scoring: $(VENV)/.installed  ## scoring (close of day step 3) benchmark (LOANS=100000 by default; needs Postgres)
 	$(PY) bench/scoring.py --loans $${LOANS:-100000}
 
-.PHONY: help install run test lint bench bench-scoring bench-dashboards
+.PHONY: help install run test lint fuzz bench bench-scoring bench-dashboards

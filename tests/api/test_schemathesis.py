@@ -1,0 +1,213 @@
+"""schemathesis against the API's own OpenAPI schema (/api/v1/schema/): no 5xx, every response as documented.
+
+The schema is loaded from the WSGI application (no server), and every operation is called
+with generated input, authenticated by token as an admin and again as a collector. Each
+answer must not be a server error, must carry a documented status code and content type,
+and its body must match the documented schema for that status.
+
+The book behind it is pytest-django's database with a small fixture book (a loan, a
+payment, a case with an arrangement, a dispute, a field visit, a complaint, a model
+version ...); most generated path ids are mapped onto those rows so the operations reach
+past their 404 (FUZZ_REAL_IDS_OUT_OF of them; the rest stay as generated, 0 and 2^63
+included).
+
+Bounded: RISKDESK_FUZZ_EXAMPLES generated examples per operation and role (default 10),
+plus, as the admin, schemathesis's coverage phase (boundary and invalid values of every
+parameter and field, about 5,000 calls in all); derandomized, so a run is repeatable.
+`make fuzz` runs it with 500. RISKDESK_FUZZ_REPORT names a JSON file that receives the
+counts of examples run per operation and role.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+import schemathesis
+from django.contrib.auth.models import User
+from django.core import signals
+from django.db import close_old_connections
+from hypothesis import HealthCheck, settings
+from rest_framework.authtoken.models import Token
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from riskdesk.collections.models import Arrangement, Case, Complaint, Dispute, FieldVisit, Queue
+from riskdesk.lending import services
+from riskdesk.lending.models import Borrower, CreditLine, Payment, Product
+from riskdesk.wsgi import application
+from tests.conftest import TODAY
+from tests.riskmodels.test_services import version_made
+
+EXAMPLES = int(os.environ.get("RISKDESK_FUZZ_EXAMPLES", "10"))
+FUZZ_REAL_IDS_OUT_OF = (3, 4)  # 3 of 4 generated path ids become a fixture row's id
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+SCHEMA_PATH = "/api/v1/schema/?format=json"
+schema = schemathesis.openapi.from_wsgi(SCHEMA_PATH, application)
+# The collector's pass: generated examples only. Most operations refuse a collector (403) before
+# reading the input, so the coverage phase's thousands of boundary bodies would test nothing new.
+collector_schema = schemathesis.openapi.from_wsgi(
+    SCHEMA_PATH, application, config=schemathesis.Config.from_dict({"phases": {"coverage": {"enabled": False}}})
+)
+
+# Path parameter -> the fixture book's ids for it, filled by the `book` fixture.
+REAL_IDS: dict[str, list[Any]] = {}
+EXAMPLES_RUN: Counter[str] = Counter()
+
+
+def map_path_parameters(context: schemathesis.HookContext, path_parameters: dict[str, Any] | None) -> Any:
+    """Most generated ids name a real row, picked by the generated value so a run is repeatable."""
+    if not isinstance(path_parameters, dict):
+        return path_parameters
+    mapped = dict(path_parameters)
+    for name, value in path_parameters.items():
+        ids = REAL_IDS.get(name)
+        if not ids or not isinstance(value, int):
+            continue
+        real, out_of = FUZZ_REAL_IDS_OUT_OF
+        if value % out_of < real:
+            mapped[name] = ids[value % len(ids)]
+    return mapped
+
+
+schema.hook(map_path_parameters)
+collector_schema.hook(map_path_parameters)
+
+
+@pytest.fixture
+def book(users: dict[str, User], product: Product, borrower: Borrower, credit_line: CreditLine) -> Iterator[None]:
+    """A loan two installments late with a payment, its case and the case's follow-ups."""
+    admin, supervisor, collector = users["admin"], users["collections_supervisor"], users["collector"]
+    loan = services.loan_originate(
+        credit_line=credit_line,
+        product=product,
+        principal=Decimal("6000.00"),
+        term=6,
+        method="equal_installment",
+        disbursed_on=TODAY - timedelta(days=75),
+    )
+    payment, _ = services.payment_post(
+        loan=loan,
+        amount=Decimal("100.00"),
+        value_date=TODAY - timedelta(days=40),
+        kind=Payment.Kind.REGULAR,
+        channel=Payment.Channel.values[0],
+        reference="fuzz",
+        idempotency_key="fuzz-book-1",
+        actor=admin,
+    )
+    case = Case.objects.create(
+        borrower=borrower,
+        stage="late",
+        worst_bucket="M2",
+        max_dpd=45,
+        overdue_amount=Decimal("1100.00"),
+        opened_on=TODAY,
+        updated_on=TODAY,
+        assigned_to=collector,
+        queue=Queue.objects.filter(code="mid").first(),
+    )
+    case.loans.add(loan)
+    at = datetime(TODAY.year, TODAY.month, TODAY.day, 10, tzinfo=SHANGHAI)
+    arrangement = Arrangement.objects.create(
+        case=case, loan=loan, kind=Arrangement.Kind.values[0], months=1, reason="fuzz", requested_by=collector
+    )
+    dispute = Dispute.objects.create(borrower=borrower, case=case, opened_at=at, note="fuzz")
+    visit = FieldVisit.objects.create(
+        case=case, planned_at=at + timedelta(days=2), address="fuzz", reason="fuzz", requested_by=supervisor
+    )
+    visit.staff.set([supervisor, collector])
+    complaint = Complaint.objects.create(
+        borrower=borrower, case=case, channel="call", category=Complaint.Category.values[0], received_at=at
+    )
+    version = version_made(1)
+    REAL_IDS.update(
+        borrower_id=[borrower.pk],
+        credit_line_id=[credit_line.pk],
+        loan_id=[loan.pk],
+        payment_id=[payment.pk],
+        case_id=[case.pk],
+        arrangement_id=[arrangement.pk],
+        dispute_id=[dispute.pk],
+        visit_id=[visit.pk],
+        complaint_id=[complaint.pk],
+        version_id=[version.pk],
+    )
+    yield
+    REAL_IDS.clear()
+
+
+@pytest.fixture(autouse=True)
+def connection_kept_between_requests() -> Iterator[None]:
+    """Keep the test's database connection (and its transaction) across calls, as Django's test client does.
+
+    The WSGI handler closes old connections at each request's start and end; here that would
+    close the connection holding the test's transaction.
+    """
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
+def token_for(user: User) -> dict[str, str]:
+    return {"Authorization": f"Token {Token.objects.get_or_create(user=user)[0].key}"}
+
+
+def call_and_check(case: schemathesis.Case, user: User) -> None:
+    EXAMPLES_RUN[f"{user.username} {case.operation.label}"] += 1
+    case.call_and_validate(headers=token_for(user), checks=CHECKS)
+
+
+FUZZ_SETTINGS = settings(
+    max_examples=EXAMPLES,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+    print_blob=False,
+)
+
+
+@schema.parametrize()
+@FUZZ_SETTINGS
+@pytest.mark.django_db
+def test_api_as_admin(case: schemathesis.Case, book: None, users: dict[str, User]) -> None:
+    call_and_check(case, users["admin"])
+
+
+@collector_schema.parametrize()
+@FUZZ_SETTINGS
+@pytest.mark.django_db
+def test_api_as_collector(case: schemathesis.Case, book: None, users: dict[str, User]) -> None:
+    call_and_check(case, users["collector"])
+
+
+@pytest.fixture(scope="module", autouse=True)
+def report_examples() -> Iterator[None]:
+    """Write the examples run per operation and role to RISKDESK_FUZZ_REPORT, when named."""
+    yield
+    path = os.environ.get("RISKDESK_FUZZ_REPORT")
+    if path:
+        report = {
+            "examples_per_operation_setting": EXAMPLES,
+            "operations": len({key.split(" ", 1)[1] for key in EXAMPLES_RUN}),
+            "calls": sum(EXAMPLES_RUN.values()),
+            "by_operation": dict(sorted(EXAMPLES_RUN.items())),
+        }
+        with open(path, "w") as out:
+            json.dump(report, out, indent=1)
