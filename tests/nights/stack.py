@@ -144,9 +144,11 @@ def digest_of(database_url: str) -> str:
     return manage("book_digest", database_url=database_url).strip().splitlines()[-1]
 
 
-def start_worker(*, database_url: str, redis_url: str, name: str) -> subprocess.Popen[bytes]:
+def start_worker(
+    *, database_url: str, redis_url: str, name: str, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
     """A real Celery worker process (solo pool) on `redis_url`, writing to `database_url`."""
-    environment = {**os.environ, **NIGHT_ENV, "DATABASE_URL": database_url, "REDIS_URL": redis_url}
+    environment = {**os.environ, **NIGHT_ENV, **(env or {}), "DATABASE_URL": database_url, "REDIS_URL": redis_url}
     return subprocess.Popen(
         [
             str(VENV_BIN / "celery"),

@@ -1,0 +1,159 @@
+"""Redis down: the desk keeps answering, asked-for tasks wait in the outbox, no reminder is lost or sent twice."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable, Iterator
+from datetime import date
+
+import pytest
+import redis
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.db import connection
+from django.db.models import Count
+from rest_framework.test import APIClient
+
+from riskdesk.celery import app
+from riskdesk.collections.models import OutboxMessage, Reminder
+from riskdesk.collections.tasks import dispatch_reminders
+from riskdesk.core.models import PendingTask
+from riskdesk.core.outbox import relay_pending, task_enqueue
+from riskdesk.lending.models import Loan
+from tests.collections.test_dispatch import MORNING, every_pair
+from tests.conftest import TODAY, client_for
+from tests.nights import stack
+
+pytestmark = pytest.mark.redis
+
+API = "/api/v1"
+
+
+class PrivateRedis:
+    """A redis-server this test starts and stops, with Celery in this process pointed at it."""
+
+    def __init__(self) -> None:
+        self.port = stack.free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [stack.REDIS_SERVER, "--port", str(self.port), "--save", "", "--appendonly", "no", "--bind", "127.0.0.1"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        stack._wait_for_port(self.port)
+
+    def stop(self) -> None:
+        if self.process:
+            self.process.terminate()
+            self.process.wait(10)
+            self.process = None
+
+    def queued(self) -> int:
+        return redis.Redis.from_url(self.url).llen("celery")
+
+
+@pytest.fixture
+def private_redis() -> Iterator[PrivateRedis]:
+    stack.require_postgres()
+    server = PrivateRedis()
+    server.start()
+    saved = {key: app.conf[key] for key in ("broker_url", "task_always_eager")}
+    app.conf.update(broker_url=server.url, task_always_eager=False)
+    # The app caches its connection and producer pools: drop them so publishing uses this broker.
+    app._pool = None
+    app.amqp._producer_pool = None
+    try:
+        yield server
+    finally:
+        server.stop()
+        app.conf.update(saved)
+        app._pool = None
+        app.amqp._producer_pool = None
+
+
+def test_sessions_and_caches_do_not_live_in_redis() -> None:
+    assert settings.SESSION_ENGINE == "django.contrib.sessions.backends.db"
+    assert all("redis" not in cache["BACKEND"].lower() for cache in settings.CACHES.values())
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_with_redis_down_the_desk_answers_and_close_day_waits_in_the_outbox(
+    private_redis: PrivateRedis, users: dict[str, User], make_loan: Callable[..., Loan]
+) -> None:
+    loan = make_loan(disbursed_on=date(2026, 10, 1))
+    private_redis.stop()
+    admin = APIClient()
+    admin.force_authenticate(users["admin"])
+
+    assert client_for(users["admin"]).get("/operations/").status_code == 200
+    assert admin.get(f"{API}/loans/{loan.pk}/").status_code == 200
+    created = admin.post(
+        f"{API}/borrowers/",
+        {"name": "李四", "national_id": "110101198802023456", "phones": [{"number": "13900139000", "label": "mobile"}]},
+        format="json",
+    )
+    assert created.status_code == 201
+    asked = admin.post(f"{API}/operations/close-day/", {"as_of": "2026-11-22"}, format="json")
+
+    assert asked.status_code == 202
+    body = asked.json()
+    assert (body["queued"], body["closed_days"], body["task_id"]) == (False, [], "")
+    pending = PendingTask.objects.get(pk=body["pending_task"])
+    assert (pending.task, pending.args, pending.published_at, pending.attempts) == (
+        "riskdesk.tasks.close_day",
+        ["2026-11-22"],
+        None,
+        1,
+    )
+    assert pending.last_error.startswith("OperationalError")
+
+    # Redis is back: the relay (beat every minute, and every worker when it is ready) sends it once.
+    private_redis.start()
+    assert relay_pending() == 1
+    assert relay_pending() == 0
+    pending.refresh_from_db()
+    assert pending.published_at is not None and private_redis.queued() == 1
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_reminders_due_while_redis_was_down_go_out_once_when_it_is_back(
+    private_redis: PrivateRedis, make_loan: Callable[..., Loan]
+) -> None:
+    loan = make_loan(principal="3000.00", term=3, disbursed_on=date(2026, 10, 26))
+    reminders = every_pair(loan)
+    private_redis.stop()
+
+    # Three dispatch ticks asked for while Redis is down: each waits in the outbox.
+    ticks = [task_enqueue(dispatch_reminders, now=MORNING.isoformat()) for _ in range(3)]
+    assert [t.queued for t in ticks] == [False, False, False]
+    assert OutboxMessage.objects.count() == 0
+
+    # Redis back: a worker comes up, relays the three ticks on ready, and runs them all.
+    private_redis.start()
+    db = connection.settings_dict
+    url = stack.Postgres(db).url(db["NAME"])
+    worker = stack.start_worker(
+        database_url=url,
+        redis_url=private_redis.url,
+        name="redis-back",
+        env={"BUSINESS_DATE_OVERRIDE": TODAY.isoformat()},
+    )
+    try:
+        stack.wait_until(
+            lambda: PendingTask.objects.filter(published_at=None).count() == 0 and private_redis.queued() == 0,
+            timeout=60,
+            what="the relayed ticks to be consumed",
+        )
+        stack.wait_until(
+            lambda: Reminder.objects.filter(status="sent").count() == len(reminders), timeout=60, what="the sends"
+        )
+    finally:
+        stack.stop(worker)
+
+    per_reminder = dict(
+        OutboxMessage.objects.values_list("reminder").annotate(n=Count("id")).values_list("reminder", "n")
+    )
+    assert per_reminder == {r.pk: 1 for r in reminders}
