@@ -7,7 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from riskdesk.api import CloseDayApi
 from riskdesk.collections import api as collections
-from riskdesk.core.api import JobRunListApi, NotFoundApi, TokenObtainApi
+from riskdesk.core.api import JobRunListApi, NotFoundApi, RetentionPolicyListCreateApi, TokenObtainApi
 from riskdesk.lending import api as lending
 from riskdesk.riskmodels import api as riskmodels
 
@@ -37,6 +37,7 @@ urlpatterns = [
     path("incident-windows/", lending.IncidentWindowListCreateApi.as_view(), name="api-incident-windows"),
     path("operations/close-day/", CloseDayApi.as_view(), name="api-close-day"),
     path("operations/job-runs/", JobRunListApi.as_view(), name="api-job-runs"),
+    path("retention-policies/", RetentionPolicyListCreateApi.as_view(), name="api-retention-policies"),
     # -- collections
     path("cases/", collections.CaseListApi.as_view(), name="api-cases"),
     path("cases/next/", collections.CaseNextApi.as_view(), name="api-cases-next"),

@@ -4,8 +4,11 @@ The project package composes it because each app's steps may read the apps below
 it (DESIGN.md: core <- lending <- collections <- riskmodels <- dashboards <- project).
 Steps 1-2 are lending's, 3 scores the book (riskmodels.scoring: the champion's band and PD
 onto the loans, which step 4, collections.cases, then routes and prioritises by), 5 plans
-the reminders, and 6, the last (dashboards.aggregates), turns the day's book and collections
-facts into the tables the dashboard pages read.
+the reminders, and 6 (dashboards.aggregates) turns the day's book and collections facts into
+the tables the dashboard pages read. 7, core.retention (defined by collections, which sees
+its records and core's audit log), purges what is past its period once the dashboards have
+counted it. The last, lending.audit_book, checks that the book
+conserves money (lending/conservation.py); a breach fails it, so the day is not closed.
 """
 
 from __future__ import annotations
@@ -15,12 +18,14 @@ from datetime import date, timedelta
 
 from riskdesk.collections import reminders
 from riskdesk.collections.cases import CASES_STEP
+from riskdesk.collections.retention import RETENTION_STEP
 from riskdesk.core.dates import business_today, date_range
 from riskdesk.core.errors import DomainError
 from riskdesk.core.jobs import Step, last_closed_day, step_run
 from riskdesk.core.models import ClosedDay, JobRun
 from riskdesk.dashboards.aggregates import AGGREGATES_STEP
 from riskdesk.lending import closeday as lending_closeday
+from riskdesk.lending.conservation import AUDIT_BOOK_STEP
 from riskdesk.lending.models import Loan
 from riskdesk.riskmodels.scoring import SCORING_STEP
 
@@ -30,6 +35,8 @@ STEPS: list[Step] = [
     CASES_STEP,
     reminders.REMINDERS_STEP,
     AGGREGATES_STEP,
+    RETENTION_STEP,
+    AUDIT_BOOK_STEP,
 ]
 
 

@@ -191,6 +191,7 @@ SPECTACULAR_SETTINGS = {
         "PaymentKindEnum": "riskdesk.lending.models.Payment.Kind",
         "CreditLineEventKindEnum": "riskdesk.lending.models.CreditLineEvent.Kind",
         "MethodEnum": "riskdesk.lending.models.Method",
+        "RetentionKindEnum": "riskdesk.core.models.RetentionPolicy.Kind",
     },
 }
 # Bodies larger than this are refused before any view runs (413 in the error shape).
@@ -230,6 +231,9 @@ SCORING_CHUNK_LOANS = int(os.environ.get("SCORING_CHUNK_LOANS", "250000"))
 # Close of day's dashboards step recounts collections and compliance for this many closed
 # days (D and the days before it), so facts keyed after their day closed are counted.
 DASHBOARDS_RECOUNT_DAYS = int(os.environ.get("DASHBOARDS_RECOUNT_DAYS", "7"))
+# Retention: days a jurisdiction keeps each record kind at least, over the legal minimums in
+# riskdesk.core.retention (a JSON object, e.g. {"recording_references": 1096}); it raises them, never lowers.
+RISKDESK_RETENTION_MINIMUM_DAYS = json.loads(os.environ.get("RISKDESK_RETENTION_MINIMUM_DAYS", "{}"))
 # Scorecard scaling for new model versions (train_model may override): base_score
 # points at good:bad odds of base_odds, and every pdo points double the odds.
 RISKDESK_SCORECARD_SCALING = {"base_score": "600", "base_odds": "50", "pdo": "20"}

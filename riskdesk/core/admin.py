@@ -13,10 +13,21 @@ from django.contrib import admin
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group, User
 from django.db.models import Model
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path
+from django.utils.translation import gettext_lazy as _
 
 from riskdesk.core.errors import DomainError
-from riskdesk.core.models import AuditLog, ClosedDay, JobRun
+from riskdesk.core.forms import date_input
+from riskdesk.core.models import AuditLog, ClosedDay, JobRun, RetentionPolicy
+from riskdesk.core.retention import (
+    minimum_days,
+    retention_policy_check,
+    retention_policy_create,
+    retention_preview,
+)
 from riskdesk.core.roles import ADMIN, has_role
 
 
@@ -139,6 +150,69 @@ class AuditLogAdmin(ReadOnlyModelAdmin):
     search_fields = ("=entity_id", "action")
     list_select_related = ("actor",)
     date_hierarchy = "at"
+
+
+class RetentionPolicyForm(ServiceCreateForm):
+    class Meta:
+        model = RetentionPolicy
+        fields = ("kind", "effective_from", "keep_days", "reason")
+        widgets = {"effective_from": date_input()}
+
+    def create(self, cleaned: dict[str, Any]) -> RetentionPolicy:
+        return retention_policy_create(actor=self.actor, **cleaned)
+
+
+class RetentionDraftForm(forms.Form):
+    """A period to preview: what tonight's purge would remove with it in force."""
+
+    kind = forms.ChoiceField(label=_("Record kind"), choices=RetentionPolicy.Kind.choices)
+    keep_days = forms.IntegerField(label=_("Keep (days)"), min_value=1)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if not self.errors:
+            try:
+                retention_policy_check(kind=cleaned["kind"], keep_days=cleaned["keep_days"])
+            except DomainError as error:
+                self.add_error(error.field if error.field in self.fields else None, error.message)
+        return cleaned
+
+
+@admin.register(RetentionPolicy)
+class RetentionPolicyAdmin(ServiceCreateAdmin):
+    """Retention periods: versions added through the service (never under the legal
+    minimum, never in the closed past), and a preview of tonight's purge under a draft."""
+
+    form = RetentionPolicyForm
+    list_display = ("kind", "effective_from", "keep_days", "legal_minimum", "reason", "created_by")
+    list_filter = ("kind",)
+    list_select_related = ("created_by",)
+    change_list_template = "admin/core/retentionpolicy/change_list.html"
+
+    @admin.display(description=_("legal minimum (days)"))
+    def legal_minimum(self, policy: RetentionPolicy) -> int:
+        return minimum_days(policy.kind)
+
+    def get_urls(self) -> list[Any]:
+        preview = path("preview/", self.admin_site.admin_view(self.preview_view), name="core_retentionpolicy_preview")
+        return [preview, *super().get_urls()]
+
+    def preview_view(self, request: HttpRequest) -> HttpResponse:
+        if not has_role(request.user, ADMIN):
+            return redirect("admin:index")
+        form = RetentionDraftForm(request.GET if "kind" in request.GET else None)
+        rows = None
+        if form.is_bound and form.is_valid():
+            rows = retention_preview(kind=form.cleaned_data["kind"], keep_days=form.cleaned_data["keep_days"])
+        labels = dict(RetentionPolicy.Kind.choices)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Preview tonight's retention purge"),
+            "opts": self.model._meta,
+            "form": form,
+            "rows": [{"label": labels[row.kind], "row": row} for row in rows] if rows is not None else None,
+        }
+        return TemplateResponse(request, "admin/core/retentionpolicy/preview.html", context)
 
 
 # Users and their roles (groups) are configured by the admin role as well.

@@ -22,8 +22,9 @@ from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from riskdesk.core.errors import DomainError
-from riskdesk.core.models import JobRun
+from riskdesk.core.models import JobRun, RetentionPolicy
 from riskdesk.core.permissions import HasRole
+from riskdesk.core.retention import MAX_KEEP_DAYS, minimum_days, retention_policy_create
 from riskdesk.core.roles import ADMIN, RISK_OFFICER
 from riskdesk.core.schema import ErrorSerializer
 
@@ -228,3 +229,48 @@ class JobRunListApi(APIView):
         if "business_date" in filters:
             runs = runs.filter(business_date=filters["business_date"])
         return paginated_response(request=request, view=self, queryset=runs, serializer_class=self.OutputSerializer)
+
+
+# -- retention -------------------------------------------------------------------------
+
+
+class RetentionPolicyListCreateApi(APIView):
+    """The retention periods' versions, or a new version of one kind's period (admin).
+
+    A period under the kind's legal minimum is a 400 on `keep_days` naming the minimum; a
+    version starts after the last closed business day (422) and one per kind and date (409).
+    """
+
+    permission_classes = [HasRole(ADMIN)]
+    pagination_class = PageNumberPagination
+
+    class InputSerializer(serializers.Serializer):
+        kind = serializers.ChoiceField(choices=RetentionPolicy.Kind.choices)
+        effective_from = serializers.DateField()
+        keep_days = serializers.IntegerField(min_value=1, max_value=MAX_KEEP_DAYS)
+        reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+    class OutputSerializer(serializers.ModelSerializer):
+        minimum_days = serializers.SerializerMethodField()
+
+        class Meta:
+            model = RetentionPolicy
+            fields = ["id", "kind", "effective_from", "keep_days", "minimum_days", "reason", "created_by", "created_at"]
+
+        def get_minimum_days(self, policy: RetentionPolicy) -> int:
+            return minimum_days(policy.kind)
+
+    @extend_schema(operation_id="retention_policies_list", responses={200: OutputSerializer(many=True)})
+    def get(self, request: Request) -> Response:
+        policies = RetentionPolicy.objects.order_by("kind", "effective_from", "id")
+        return paginated_response(request=request, view=self, queryset=policies, serializer_class=self.OutputSerializer)
+
+    @extend_schema(
+        operation_id="retention_policies_create",
+        request=InputSerializer,
+        responses={201: OutputSerializer, 400: ErrorSerializer, 409: ErrorSerializer, 422: ErrorSerializer},
+    )
+    def post(self, request: Request) -> Response:
+        data = validated(self.InputSerializer, request.data)
+        policy = retention_policy_create(actor=request.user, **data)
+        return Response(self.OutputSerializer(policy).data, status=status.HTTP_201_CREATED)

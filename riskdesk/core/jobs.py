@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -67,11 +67,31 @@ def step_run(step: Step, business_date: date, *, on_progress: Callable[[JobRun],
             time.sleep(PEER_POLL_SECONDS)
         _finish(run, step, business_date)
     except Exception as exc:
-        JobRun.objects.filter(pk=run.pk).update(status=JobRun.Status.FAILED, error=f"{type(exc).__name__}: {exc}")
         log.exception("close-of-day step %s for %s failed", step.name, business_date)
+        _record_failure(run.pk, f"{type(exc).__name__}: {exc}")
         raise
     run.refresh_from_db()
     return run
+
+
+def _record_failure(run_id: int, error: str) -> None:
+    """Mark the run failed, on a working connection: the step's own may have died with the error.
+
+    A lost connection (Postgres restarted, the backend terminated) breaks every later query
+    on it, so the failure would go unrecorded and mask the step's own exception. Outside a
+    transaction the dead connection is closed and the next query opens a fresh one; inside
+    the caller's broken transaction nothing can be written, and the run rolls back with it.
+    """
+    if connection.in_atomic_block:
+        if connection.needs_rollback or not connection.is_usable():
+            log.error("step failure not recorded for job run %s: the caller's transaction is broken", run_id)
+            return
+    elif not connection.is_usable():
+        connection.close()
+    try:
+        JobRun.objects.filter(pk=run_id).update(status=JobRun.Status.FAILED, error=error)
+    except DatabaseError:
+        log.exception("step failure not recorded for job run %s", run_id)
 
 
 def _start(run: JobRun, step: Step, business_date: date) -> None:
@@ -113,11 +133,10 @@ def _finish(run: JobRun, step: Step, business_date: date) -> None:
         locked = JobRun.objects.select_for_update().get(pk=run.pk)
         if locked.status == JobRun.Status.DONE:
             return
-        totals: Counter[str] = Counter()
+        # The finish runs first: it may correct its chunks' counts (the book audit's rerun does).
+        totals: Counter[str] = Counter(step.finish(business_date) if step.finish else {})
         for rows in JobChunk.objects.filter(job_run=run).values_list("rows", flat=True):
             totals.update(rows)
-        if step.finish:
-            totals.update(step.finish(business_date))
         now = timezone.now()
         locked.status = JobRun.Status.DONE
         locked.rows = dict(totals)
