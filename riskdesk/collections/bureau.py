@@ -6,6 +6,15 @@ past due, owing more than the arrears tolerance, and the borrower was sent the b
 prior notice (a reminder step) at least the contact policy's `bureau_notice_days`
 before the month end. The file holds no timestamp, so regenerating a month yields the
 same bytes.
+
+Negative data outlives the delinquency for five years and no more (Regulation on Credit
+Reporting, art. 16: a negative record is kept five years from the day the default ends).
+So a loan that was reported and then cured stays in the file, status `cured`, with the
+worst status it was reported with and its cure date, while the cure is less than five
+years before the month end; from five years after the cure it leaves the file. A loan's
+cure date is the day it came back to DPD 0: its bucket history's move to the current
+bucket (the one starting at 0 days), or the day it was paid off. A reported month counts
+towards the loan's negative history through the first cure after it.
 """
 
 from __future__ import annotations
@@ -24,27 +33,113 @@ from django.utils import timezone
 from riskdesk.collections import gate
 from riskdesk.collections.models import BureauExport, Reminder, ReminderStep
 from riskdesk.core.audit import audit_record, user_or_none
-from riskdesk.core.dates import is_month_end
+from riskdesk.core.dates import add_months, is_month_end
 from riskdesk.core.errors import DomainError
 from riskdesk.lending.grace_rules import bureau_over_threshold
-from riskdesk.lending.models import Installment, LoanMonthSnapshot
+from riskdesk.lending.models import Bucket, BucketHistory, Installment, Loan, LoanMonthSnapshot
 from riskdesk.lending.selectors import GraceBook
 
-COLUMNS = ("account", "national_id", "status", "dpd", "overdue_amount", "outstanding_principal", "month_end")
+COLUMNS = (
+    "account",
+    "national_id",
+    "status",
+    "dpd",
+    "overdue_amount",
+    "outstanding_principal",
+    "month_end",
+    "worst_status",
+    "cured_on",
+)
+CURED = "cured"
+# Negative data leaves the file this many months after the cure (five years).
+NEGATIVE_DATA_MONTHS = 60
 
 
 def bureau_reportable_accounts(month_end: date) -> list[dict[str, Any]]:
-    """The accounts to report for `month_end`, by loan id, with the export's columns."""
+    """The accounts to report for `month_end`, by loan id, with the export's columns.
+
+    Those reportable now, and those reported before and cured less than five years ago.
+    """
     snapshots = list(
         LoanMonthSnapshot.objects.filter(month_end=month_end, dpd__gt=0)
         .select_related("loan__borrower")
         .order_by("loan_id")
     )
+    rows = {s.loan_id: _row(s) for s in _reportable(month_end, snapshots)}
+    behind_now = {s.loan_id for s in snapshots}
+    rows.update(_cured_rows(month_end, behind_now))
+    return [rows[loan_id] for loan_id in sorted(rows)]
+
+
+def _reportable(month_end: date, snapshots: list[LoanMonthSnapshot]) -> list[LoanMonthSnapshot]:
+    """Those of `month_end`'s delinquent snapshots the bureau rules report."""
     books: dict[int, GraceBook] = {}
     over_threshold = [s for s in snapshots if _over_threshold(s, books)]
     past_grace = _past_grace(over_threshold)
     noticed = _noticed_by(month_end, [s.loan_id for s in past_grace])
-    return [_row(s) for s in past_grace if s.loan_id in noticed]
+    return [s for s in past_grace if s.loan_id in noticed]
+
+
+def cure_dates(loan_ids: set[int] | None, first: date, last: date) -> dict[int, list[date]]:
+    """Each loan's cure dates from `first` to `last`: back to the current bucket, or paid off."""
+    current = Bucket.objects.filter(min_dpd=0).values_list("code", flat=True).first() or "M0"
+    moves = BucketHistory.objects.filter(to_bucket=current, on__range=(first, last))
+    payoffs = Loan.objects.filter(paid_off_on__range=(first, last))
+    if loan_ids is not None:
+        moves, payoffs = moves.filter(loan_id__in=loan_ids), payoffs.filter(pk__in=loan_ids)
+    cures: dict[int, set[date]] = {}
+    for loan_id, on in [*moves.values_list("loan_id", "on"), *payoffs.values_list("pk", "paid_off_on")]:
+        cures.setdefault(loan_id, set()).add(on)
+    return {loan_id: sorted(days) for loan_id, days in cures.items()}
+
+
+def _cured_rows(month_end: date, behind_now: set[int]) -> dict[int, dict[str, Any]]:
+    """Loans cured in the five years up to `month_end` whose reported months led to that cure.
+
+    A loan behind again at the month end is left to the rules above: it is reported when
+    they report it, and never as cured.
+    """
+    window_start = add_months(month_end, -NEGATIVE_DATA_MONTHS)
+    recent = cure_dates(None, window_start + timedelta(days=1), month_end)
+    candidates = set(recent) - behind_now
+    if not candidates:
+        return {}
+    cures = cure_dates(candidates, date.min, month_end)
+    reported: dict[int, list[LoanMonthSnapshot]] = {}
+    earlier = (
+        LoanMonthSnapshot.objects.filter(loan_id__in=candidates, month_end__lt=month_end, dpd__gt=0)
+        .select_related("loan__borrower")
+        .order_by("month_end", "loan_id")
+    )
+    by_month: dict[date, list[LoanMonthSnapshot]] = {}
+    for snapshot in earlier:
+        by_month.setdefault(snapshot.month_end, []).append(snapshot)
+    for month, snapshots in by_month.items():
+        for snapshot in _reportable(month, snapshots):
+            cured_on = next((day for day in cures[snapshot.loan_id] if day > month), None)
+            if cured_on is not None and cured_on > window_start:
+                reported.setdefault(snapshot.loan_id, []).append(snapshot)
+    outstanding = dict(
+        LoanMonthSnapshot.objects.filter(month_end=month_end, loan_id__in=reported).values_list(
+            "loan_id", "outstanding_principal"
+        )
+    )
+    rows = {}
+    for loan_id, snapshots in reported.items():
+        worst = max(snapshots, key=lambda s: (s.dpd, s.month_end))
+        last_month = max(s.month_end for s in snapshots)
+        rows[loan_id] = {
+            "account": loan_id,
+            "national_id": worst.loan.borrower.national_id,
+            "status": CURED,
+            "dpd": 0,
+            "overdue_amount": Decimal("0.00"),
+            "outstanding_principal": outstanding.get(loan_id, Decimal("0.00")),
+            "month_end": month_end,
+            "worst_status": worst.bucket,
+            "cured_on": next(day for day in cures[loan_id] if day > last_month),
+        }
+    return rows
 
 
 def _over_threshold(snapshot: LoanMonthSnapshot, books: dict[int, GraceBook]) -> bool:
@@ -92,6 +187,8 @@ def _row(snapshot: LoanMonthSnapshot) -> dict[str, Any]:
         "overdue_amount": snapshot.overdue_amount,
         "outstanding_principal": snapshot.outstanding_principal,
         "month_end": snapshot.month_end,
+        "worst_status": snapshot.bucket,
+        "cured_on": None,
     }
 
 
@@ -106,6 +203,8 @@ def bureau_csv(rows: list[dict[str, Any]]) -> str:
 
 
 def _cell(value: Any) -> str:
+    if value is None:
+        return ""
     if isinstance(value, Decimal):
         return f"{value:.2f}"
     if isinstance(value, date):
