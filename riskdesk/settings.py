@@ -241,10 +241,12 @@ RISKDESK_SCORECARD_SCALING = {"base_score": "600", "base_odds": "50", "pdo": "20
 # rather than quantiles, so a band means the same under every model version.
 RISKDESK_RISK_BANDS = {"A": "0.02", "B": "0.05", "C": "0.12", "D": "0.30"}
 
+# Every handler masks phone, national-ID and card numbers in what it writes (issue 6).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"pii": {"()": "riskdesk.core.masking.PiiLogFilter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["pii"]}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
