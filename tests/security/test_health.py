@@ -78,12 +78,17 @@ def test_healthz_answers_get_and_head_only(client: Client) -> None:
 def redis_broker(settings: pytest.FixtureRequest) -> Iterator[str]:
     url = redis_url()
     settings.CELERY_TASK_ALWAYS_EAGER = False
+    settings.CELERY_BROKER_URL = url
     saved = {key: app.conf[key] for key in ("broker_url", "task_always_eager")}
     app.conf.update(broker_url=url, task_always_eager=False)
+    # The control commands publish through the app's pools, which an eager task earlier in the
+    # run may have built on the in-memory transport: built afresh on Redis, dropped after.
+    app._pool = app.amqp._producer_pool = None
     try:
         yield url
     finally:
         app.conf.update(saved)
+        app._pool = app.amqp._producer_pool = None
 
 
 @pytest.mark.redis
