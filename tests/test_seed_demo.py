@@ -38,6 +38,7 @@ from riskdesk.lending.models import (
 )
 from riskdesk.riskmodels import training
 from riskdesk.riskmodels.models import BandChange, LimitPolicy, ModelMonitor, ModelStatusChange, ModelVersion
+from tests.lending.test_conservation import assert_book_balances
 from tests.riskmodels.specs import tiny_spec
 
 SEED_TODAY = date(2026, 11, 23)
@@ -190,6 +191,10 @@ def test_every_payment_is_allocated_or_unapplied_to_the_cent(book: str) -> None:
             + Sum("principal", default=Decimal(0))
         )["total"]
         assert allocated + payment.unapplied == payment.amount, payment.idempotency_key
+
+
+def test_the_seeded_book_passes_audit_book(book: str) -> None:
+    assert_book_balances()
 
 
 def test_every_loan_schedules_exactly_its_principal(book: str) -> None:

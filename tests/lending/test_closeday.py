@@ -24,6 +24,7 @@ from riskdesk.lending.models import (
     Product,
 )
 from riskdesk.lending.selectors import book_digest, credit_line_available
+from tests.lending.test_conservation import assert_book_balances
 
 D = Decimal
 pytestmark = pytest.mark.django_db
@@ -321,6 +322,7 @@ def test_nightly_and_replay_agree_on_random_histories(
             nightly.close_days(as_of=day)
             day += timedelta(days=1)
         nightly_state = book_digest()
+        assert_book_balances()
         for loan in Loan.objects.all():
             services.loan_replay(loan=loan)
         assert book_digest() == nightly_state
