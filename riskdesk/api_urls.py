@@ -16,6 +16,7 @@ urlpatterns = [
     path("products/", lending.ProductListCreateApi.as_view(), name="api-products"),
     path("borrowers/", lending.BorrowerCreateApi.as_view(), name="api-borrowers"),
     path("borrowers/<int:borrower_id>/", lending.BorrowerDetailApi.as_view(), name="api-borrower"),
+    path("borrowers/<int:borrower_id>/reveal/", lending.BorrowerRevealApi.as_view(), name="api-borrower-reveal"),
     path("credit-lines/", lending.CreditLineCreateApi.as_view(), name="api-credit-lines"),
     path("credit-lines/<int:credit_line_id>/", lending.CreditLineDetailApi.as_view(), name="api-credit-line"),
     path("loans/", lending.LoanListCreateApi.as_view(), name="api-loans"),

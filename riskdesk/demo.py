@@ -194,6 +194,21 @@ def national_id(rng: random.Random) -> str:
     return body + check
 
 
+# City and district of a home address: the part a masked address keeps (masking.mask_address).
+DISTRICTS = ("北京市朝阳区", "上海市静安区", "广州市天河区", "深圳市南山区", "杭州市西湖区", "成都市武侯区")
+
+
+def home_address(rng: random.Random) -> str:
+    return f"{rng.choice(DISTRICTS)}{rng.choice(('建国路', '人民路', '中山路', '解放路'))}{rng.randrange(1, 300)}号"
+
+
+def card_number(rng: random.Random) -> str:
+    """A 16-digit UnionPay-style card number (62...) with its Luhn check digit."""
+    body = "62" + "".join(str(rng.randrange(10)) for _ in range(13))
+    total = sum(d if i % 2 else (d * 2 - 9 if d * 2 > 9 else d * 2) for i, d in enumerate(map(int, reversed(body))))
+    return body + str(-total % 10)
+
+
 def person_name(rng: random.Random) -> str:
     return rng.choice(SURNAMES) + rng.choice(GIVEN_NAMES)
 
@@ -616,10 +631,16 @@ class DemoBook:
             timezone=plan.timezone,
             language=plan.language,
             emergency_contacts=[plan.emergency_contact] if plan.emergency_contact else None,
+            # A generator of their own, so the book's other draws stay what they were.
+            **self._address_and_card(plan),
         )
         self.lines[plan.index] = services.credit_line_open(borrower=borrower, limit=plan.limit, on=on)
         self.report.borrowers += 1
         return self.lines[plan.index]
+
+    def _address_and_card(self, plan: BorrowerPlan) -> dict[str, str]:
+        rng = borrower_rng(self.seed, plan.index, "address")
+        return {"address": home_address(rng), "bank_card": card_number(rng) if plan.autodebit else ""}
 
     def _act(self, plan: BorrowerPlan, k: int, loan_id: int, action: Action) -> None:
         loan = Loan.objects.get(pk=loan_id)

@@ -29,7 +29,13 @@ from riskdesk.collections.models import (
     ReminderStep,
     RoutingRule,
 )
-from riskdesk.core.admin import DeskModelAdmin, ReadOnlyModelAdmin, ServiceCreateAdmin, ServiceCreateForm
+from riskdesk.core.admin import (
+    DeskModelAdmin,
+    ReadOnlyModelAdmin,
+    ServiceCreateAdmin,
+    ServiceCreateForm,
+    masked_text,
+)
 from riskdesk.core.audit import audit_record
 from riskdesk.core.errors import DomainError
 
@@ -203,6 +209,11 @@ class MessageTemplateAdmin(DeskModelAdmin):
 @admin.register(ContactAttempt)
 class ContactAttemptAdmin(ReadOnlyModelAdmin):
     list_display = ("at", "borrower", "case", "channel", "purpose", "source", "allowed", "rule", "outcome", "policy")
+    # What was said and noted may carry a number; shown masked, like every identity here.
+    exclude = ("message", "note")
+    readonly_fields = ("message_masked", "note_masked")
+    message_masked = masked_text("message", "message")
+    note_masked = masked_text("note", "note")
     list_filter = ("allowed", "channel", "source", "rule", "outcome")
     list_select_related = ("borrower", "case", "policy")
     date_hierarchy = "at"
@@ -222,6 +233,10 @@ class ComplaintAdmin(ReadOnlyModelAdmin):
     """Complaints are recorded and resolved through the API's services, which write the audit rows."""
 
     list_display = ("received_at", "borrower", "case", "channel", "category", "status", "resolved_at")
+    exclude = ("description", "resolution")
+    readonly_fields = ("description_masked", "resolution_masked")
+    description_masked = masked_text("description", "description")
+    resolution_masked = masked_text("resolution", "resolution")
     list_filter = ("status", "category", "channel")
     list_select_related = ("borrower", "case")
     date_hierarchy = "received_at"

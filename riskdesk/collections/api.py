@@ -13,6 +13,7 @@ waiting, so a client handles one error shape rather than a bodiless 204.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -56,7 +57,7 @@ from riskdesk.core.audit import audit_record
 from riskdesk.core.dates import is_month_end
 from riskdesk.core.errors import DomainError, NotFound
 from riskdesk.core.permissions import HasRole
-from riskdesk.core.roles import ADMIN, AGENCY, COLLECTOR, RISK_OFFICER, SUPERVISOR
+from riskdesk.core.roles import ADMIN, AGENCY, COLLECTOR, RISK_OFFICER, SUPERVISOR, may_see_pii
 from riskdesk.lending.api import errors, money
 from riskdesk.lending.models import Borrower, ContactPoint, EmergencyContact, Loan
 
@@ -230,6 +231,8 @@ class CaseDetailOutputSerializer(serializers.ModelSerializer):
         id = serializers.IntegerField()
         name = serializers.SerializerMethodField()
         national_id = serializers.SerializerMethodField()
+        address = serializers.SerializerMethodField()
+        bank_card = serializers.SerializerMethodField()
         timezone = serializers.CharField()
         language = serializers.CharField()
 
@@ -238,6 +241,12 @@ class CaseDetailOutputSerializer(serializers.ModelSerializer):
 
         def get_national_id(self, borrower: Any) -> str:
             return masking.mask_national_id(borrower.national_id)
+
+        def get_address(self, borrower: Any) -> str:
+            return masking.mask("address", borrower.address)
+
+        def get_bank_card(self, borrower: Any) -> str:
+            return masking.mask("card", borrower.bank_card)
 
     class LoanSerializer(serializers.ModelSerializer):
         status = serializers.CharField()
@@ -1108,9 +1117,15 @@ class BureauExportApi(APIView):
     def get(self, request: Request, month_end: str) -> HttpResponse:
         day = month_end_date(month_end)
         export = bureau.bureau_export_generate(month_end=day, actor=request.user)
-        response = HttpResponse(export.content, content_type="text/csv; charset=utf-8")
+        content, sha256 = export.content, export.sha256
+        if not may_see_pii(request.user):
+            # The file the bureau gets carries whole national IDs; a risk officer reads it masked.
+            content = masking.mask_csv_column(content, column="national_id", kind="national_id")
+            sha256 = hashlib.sha256(content.encode()).hexdigest()
+        response = HttpResponse(content, content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="bureau-{day.isoformat()}.csv"'
-        response["X-Content-SHA256"] = export.sha256
+        response["X-Content-SHA256"] = sha256
+        response["X-PII-Masked"] = "false" if content is export.content else "true"
         return response
 
 

@@ -134,6 +134,8 @@ class MaskedBorrower:
     name: str
     national_id: str
     email: str
+    address: str
+    bank_card: str
     timezone: str
     local_now: datetime | None
 
@@ -142,7 +144,9 @@ class MaskedBorrower:
         return cls(
             name=masking.mask_name(borrower.name),
             national_id=masking.mask_national_id(borrower.national_id),
-            email=masking.mask_email(borrower.email) if borrower.email else "",
+            email=masking.mask("email", borrower.email),
+            address=masking.mask("address", borrower.address),
+            bank_card=masking.mask("card", borrower.bank_card),
             timezone=borrower.timezone,
             local_now=local_time(at, borrower.timezone),
         )

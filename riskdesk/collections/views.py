@@ -12,7 +12,6 @@ from collections.abc import Callable
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -32,9 +31,9 @@ from riskdesk.collections.forms import (
     PromiseForm,
 )
 from riskdesk.collections.models import Arrangement, Case, ContactAttempt, FieldVisit
+from riskdesk.core import access as core_access
 from riskdesk.core import roles
 from riskdesk.core.access import role_required
-from riskdesk.core.audit import audit_record
 from riskdesk.core.errors import DomainError
 from riskdesk.core.vocabulary import label
 
@@ -125,44 +124,29 @@ def attempt_row(request: HttpRequest, case_id: int, attempt_id: int) -> HttpResp
     return render(request, "collections/_timeline_entry.html", {"entry": entry, "fresh": True})
 
 
-REVEALABLE = ("name", "national_id", "email")
-
-
 @require_POST
 @login_required
 def pii_reveal(request: HttpRequest, case_id: int) -> JsonResponse:
-    """Show one unmasked value to a role that may see PII, and audit that it was shown."""
+    """Show one unmasked value to a role that may see PII, and audit that it was shown (and why).
+
+    The same rule as the API's borrower reveal (riskdesk.core.access.pii_reveal); a refusal
+    is answered in the API's error shape, so the page's script can say why.
+    """
     case = access.case_for(request.user, case_id)
-    if not roles.may_see_pii(request.user):
-        raise PermissionDenied
     field = request.POST.get("field", "")
-    value = revealed_value(case, field)
-    with transaction.atomic():
-        audit_record(
-            actor=request.user,
-            action="pii.reveal",
-            entity=case.borrower,
-            after={"field": field, "case": case.pk},
-            reason=f"case #{case.pk}",
+    reason = request.POST.get("reason", "").strip()[:200] or f"case #{case.pk}"
+    try:
+        value = core_access.pii_reveal(
+            borrower=case.borrower, field=field, reason=reason, actor=request.user, case=case
         )
+    except DomainError as refusal:
+        body = {"code": refusal.code, "message": refusal.message, "fields": refusal.fields}
+        return JsonResponse({"error": body}, status=refusal.status)
     return JsonResponse({"field": field, "value": value})
 
 
-def revealed_value(case: Case, field: str) -> str:
-    """The borrower's `field`, or a contact point's ('point:<id>') or emergency contact's ('contact:<id>')."""
-    borrower = case.borrower
-    if field in REVEALABLE:
-        return getattr(borrower, field)
-    kind, _sep, pk = field.partition(":")
-    if kind == "point" and pk.isdigit():
-        return get_object_or_404(borrower.contact_points, pk=int(pk)).value
-    if kind == "contact" and pk.isdigit():
-        return get_object_or_404(borrower.emergency_contacts, pk=int(pk)).phone
-    raise Http404
-
-
 @require_POST
-@login_required
+@role_required(*roles.COLLECTIONS_STAFF)
 def promise_create(request: HttpRequest, case_id: int) -> HttpResponse:
     case = case_to_act_on(request, case_id)
     form = PromiseForm(request.POST)
@@ -179,7 +163,7 @@ def promise_create(request: HttpRequest, case_id: int) -> HttpResponse:
 
 
 @require_POST
-@login_required
+@role_required(*roles.COLLECTIONS_STAFF)
 def arrangement_request(request: HttpRequest, case_id: int) -> HttpResponse:
     case = case_to_act_on(request, case_id)
     form = ArrangementRequestForm(request.POST, case=case)

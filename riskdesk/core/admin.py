@@ -6,6 +6,8 @@ records the desk only reads (job runs, the audit log, the book) are view-only fo
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -19,6 +21,7 @@ from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
+from riskdesk.core import masking
 from riskdesk.core.errors import DomainError
 from riskdesk.core.forms import date_input
 from riskdesk.core.models import AuditLog, ClosedDay, JobRun, RetentionPolicy
@@ -131,6 +134,23 @@ class ServiceCreateAdmin(DeskModelAdmin):
         return False
 
 
+def masked_text(field: str, description: str) -> Callable[[Any, Model], str]:
+    """A read-only admin field showing `field` (free text or JSON) with personal data masked.
+
+    The admin shows no identity in full, whoever looks: unmasking is the desk's reveal,
+    which is audited (riskdesk.core.access.pii_reveal).
+    """
+
+    @admin.display(description=description)
+    def show(self: Any, obj: Model) -> str:
+        value = getattr(obj, field)
+        if isinstance(value, dict | list):
+            return json.dumps(masking.mask_json(value), ensure_ascii=False, sort_keys=True)
+        return masking.mask_text(value or "")
+
+    return show
+
+
 @admin.register(JobRun)
 class JobRunAdmin(ReadOnlyModelAdmin):
     list_display = ("business_date", "step", "status", "chunks_done", "chunks_total", "duration_ms", "attempts")
@@ -145,7 +165,12 @@ class ClosedDayAdmin(ReadOnlyModelAdmin):
 
 @admin.register(AuditLog)
 class AuditLogAdmin(ReadOnlyModelAdmin):
-    list_display = ("at", "actor", "action", "entity_type", "entity_id", "reason")
+    list_display = ("at", "actor", "action", "entity_type", "entity_id", "reason_masked")
+    fields = ("at", "actor", "action", "entity_type", "entity_id", "reason_masked", "before_masked", "after_masked")
+    readonly_fields = fields
+    reason_masked = masked_text("reason", "reason")
+    before_masked = masked_text("before", "before")
+    after_masked = masked_text("after", "after")
     list_filter = ("action", "entity_type")
     search_fields = ("=entity_id", "action")
     list_select_related = ("actor",)

@@ -221,7 +221,15 @@ class ContactMaskMixin:
 
     @admin.display(description="email")
     def email_masked(self, borrower: Borrower) -> str:
-        return masking.mask_email(borrower.email) if borrower.email else ""
+        return masking.mask("email", borrower.email)
+
+    @admin.display(description="address")
+    def address_masked(self, borrower: Borrower) -> str:
+        return masking.mask("address", borrower.address)
+
+    @admin.display(description="autodebit card")
+    def bank_card_masked(self, borrower: Borrower) -> str:
+        return masking.mask("card", borrower.bank_card)
 
 
 @admin.register(Borrower)
@@ -229,7 +237,16 @@ class BorrowerAdmin(ContactMaskMixin, ReadOnlyModelAdmin):
     """Masked everywhere here: the admin list is no place to read identities."""
 
     list_display = ("id", "name_masked", "national_id_masked", "phones_masked", "language", "created_at")
-    fields = ("name_masked", "national_id_masked", "phones_masked", "email_masked", "timezone", "language")
+    fields = (
+        "name_masked",
+        "national_id_masked",
+        "phones_masked",
+        "email_masked",
+        "address_masked",
+        "bank_card_masked",
+        "timezone",
+        "language",
+    )
     readonly_fields = fields
     search_fields = ("=national_id",)
     list_filter = ("language",)

@@ -20,12 +20,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from riskdesk.core import masking, vocabulary
+from riskdesk.core import access, masking, vocabulary
 from riskdesk.core.api import ErrorSerializer, RecordIdField, paginated_response, validated
 from riskdesk.core.dates import business_today
 from riskdesk.core.money import annual_rate
 from riskdesk.core.permissions import HasRole, IsStaff
-from riskdesk.core.roles import ADMIN, ALL_ROLES, SUPERVISOR, may_see_pii
+from riskdesk.core.roles import ADMIN, ALL_ROLES, PII_ROLES, SUPERVISOR, may_see_pii, require_role
 from riskdesk.lending import grace_preview, selectors, services
 from riskdesk.lending.models import (
     AutodebitFailure,
@@ -160,6 +160,8 @@ class BorrowerOutputSerializer(serializers.ModelSerializer):
             "name",
             "national_id",
             "email",
+            "address",
+            "bank_card",
             "timezone",
             "language",
             "created_at",
@@ -177,7 +179,8 @@ class BorrowerOutputSerializer(serializers.ModelSerializer):
             return data
         data["name"] = masking.mask_name(data["name"])
         data["national_id"] = masking.mask_national_id(data["national_id"])
-        data["email"] = masking.mask_email(data["email"]) if data["email"] else ""
+        for field, kind in (("email", "email"), ("address", "address"), ("bank_card", "card")):
+            data[field] = masking.mask(kind, data[field])
         for point in data["contact_points"]:
             if point["kind"] == "phone":
                 point["value"] = masking.mask_phone(point["value"])
@@ -217,6 +220,17 @@ class BorrowerCreateApi(APIView):
         timezone = serializers.CharField(max_length=64, default="Asia/Shanghai")
         language = serializers.ChoiceField(choices=Borrower._meta.get_field("language").choices, default="zh-hans")
         emergency_contacts = EmergencyContactSerializer(many=True, max_length=10, default=list)
+        address = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+        bank_card = serializers.CharField(
+            max_length=32,
+            required=False,
+            allow_blank=True,
+            default="",
+            help_text="the autodebit card: 12 to 19 digits passing the Luhn check; spaces and dashes are dropped",
+        )
+
+        def validate_bank_card(self, value: str) -> str:
+            return card_number(value)
 
         def validate_phones(self, phones: list[dict[str, str]]) -> list[dict[str, str]]:
             numbers = [p["number"] for p in phones]
@@ -235,6 +249,27 @@ class BorrowerCreateApi(APIView):
         return Response(render_borrower(request, borrower), status=status.HTTP_201_CREATED)
 
 
+def card_number(value: str) -> str:
+    """A card number as stored: digits only, 12 to 19 of them, the last a Luhn check digit (ISO/IEC 7812)."""
+    digits = "".join(ch for ch in value if ch not in " -")
+    if not digits:
+        return ""
+    if not digits.isascii() or not digits.isdigit() or not 12 <= len(digits) <= 19:
+        raise serializers.ValidationError("A card number is 12 to 19 digits.")
+    if not luhn_valid(digits):
+        raise serializers.ValidationError("This card number fails its check digit (Luhn).")
+    return digits
+
+
+def luhn_valid(digits: str) -> bool:
+    """The Luhn mod-10 check: double every second digit from the right, sum the digits, a multiple of 10."""
+    total = 0
+    for position, digit in enumerate(int(ch) for ch in reversed(digits)):
+        doubled = digit * 2 if position % 2 else digit
+        total += doubled - 9 if doubled > 9 else doubled
+    return total % 10 == 0
+
+
 class BorrowerDetailApi(APIView):
     """A borrower with contact points and emergency contacts; PII masked unless the role may see it."""
 
@@ -244,6 +279,40 @@ class BorrowerDetailApi(APIView):
     def get(self, request: Request, borrower_id: int) -> Response:
         borrower = get_object_or_404(Borrower, pk=borrower_id)
         return Response(render_borrower(request, borrower))
+
+
+class BorrowerRevealApi(APIView):
+    """One of a borrower's values unmasked, audited with who and why (admin, collections supervisor).
+
+    The same rule as the case page's reveal (riskdesk.core.access.pii_reveal): only the
+    roles that may see PII; anyone else gets 403 and nothing is written.
+    """
+
+    permission_classes = [IsStaff]
+
+    class InputSerializer(serializers.Serializer):
+        field = serializers.RegexField(
+            access.REVEAL_FIELD,
+            max_length=40,
+            help_text="name, national_id, email, address, bank_card, point:<contact point id> or contact:<emergency contact id>",
+        )
+        reason = serializers.CharField(max_length=200, help_text="why the full value is needed; kept in the audit log")
+
+    class OutputSerializer(serializers.Serializer):
+        field = serializers.CharField()
+        value = serializers.CharField()
+
+    @extend_schema(
+        operation_id="borrowers_reveal",
+        request=InputSerializer,
+        responses={200: OutputSerializer, **errors(400, 403, 404)},
+    )
+    def post(self, request: Request, borrower_id: int) -> Response:
+        require_role(request.user, tuple(PII_ROLES), access.REVEAL_ACTION)
+        borrower = get_object_or_404(Borrower, pk=borrower_id)
+        data = validated(self.InputSerializer, request.data)
+        value = access.pii_reveal(borrower=borrower, actor=request.user, **data)
+        return Response(self.OutputSerializer({"field": data["field"], "value": value}).data)
 
 
 # -- credit lines ---------------------------------------------------------------------------

@@ -105,9 +105,11 @@ def borrower_register(
     timezone: str = "Asia/Shanghai",
     language: str = "zh-hans",
     emergency_contacts: list[dict[str, Any]] | None = None,
+    address: str = "",
+    bank_card: str = "",
     actor: Actor = None,
 ) -> Borrower:
-    """Register a borrower with the contact points and emergency contacts they gave."""
+    """Register a borrower with the contact points and emergency contacts they gave, their address and card."""
     try:
         zoneinfo.ZoneInfo(timezone)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
@@ -127,7 +129,13 @@ def borrower_register(
     try:
         with transaction.atomic():
             borrower = Borrower.objects.create(
-                name=name, national_id=national_id, email=email, timezone=timezone, language=language
+                name=name,
+                national_id=national_id,
+                email=email,
+                timezone=timezone,
+                language=language,
+                address=address,
+                bank_card=bank_card,
             )
             points = [
                 ContactPoint(borrower=borrower, kind="phone", value=n, label=p.get("label", ""))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -24,7 +23,8 @@ from riskdesk.lending.models import GracePolicy, Loan
 PAGE_SIZE = 50
 
 
-@login_required
+# The desk's staff only: an agency user sees its placed cases and nothing else of the book.
+@role_required(*roles.ALL_ROLES)
 def loan_search(request: HttpRequest) -> HttpResponse:
     form = LoanSearchForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
@@ -41,7 +41,7 @@ def loan_search(request: HttpRequest) -> HttpResponse:
     return render(request, "lending/loan_search.html", {"form": form, "page": page, "query_string": query.urlencode()})
 
 
-@login_required
+@role_required(*roles.ALL_ROLES)
 def loan_detail(request: HttpRequest, loan_id: int) -> HttpResponse:
     try:
         loan = web_selectors.loan_for_page(loan_id)
