@@ -227,7 +227,7 @@ def _write_batch(
     first_borrower = _next_ids("lending_borrower", size)
     first_line = _next_ids("lending_creditline", size)
     first_loan = _next_ids("lending_loan", size)
-    borrowers = _Copy("lending_borrower", "id,name,national_id,email,timezone,language,created_at")
+    borrowers = _Copy("lending_borrower", "id,name,national_id,email,address,bank_card,timezone,language,created_at")
     lines = _Copy("lending_creditline", 'id,borrower_id,"limit",status,freeze_reason,frozen_on,unfreeze_on,created_at')
     loan_rows = _Copy(
         "lending_loan",
@@ -255,7 +255,7 @@ def _write_batch(
         key = (principal, term, disbursed_on)
         template = templates.get(key) or templates.setdefault(key, _template(Decimal(principal), term, disbursed_on))
         loan_id, line_id, borrower_id = first_loan + k, first_line + k, first_borrower + k
-        borrowers.write(f'{borrower_id},Borrower {borrower_id},G{borrower_id:017d},"",Asia/Shanghai,zh-hans,{now}')
+        borrowers.write(f'{borrower_id},Borrower {borrower_id},G{borrower_id:017d},"","","",Asia/Shanghai,zh-hans,{now}')
         state = _loan_state(template, paid_count, closed, config)
         for seq in range(1, paid_count + 1):
             installments.write(f"{loan_id},{template.paid_rows[seq - 1]}")
