@@ -224,6 +224,8 @@ def test_the_case_detail_tells_the_borrowers_story_with_pii_masked_for_every_rol
         "id": case.borrower_id,
         "name": "张**",
         "national_id": "110*************34",
+        "address": "",
+        "bank_card": "",
         "timezone": "Asia/Shanghai",
         "language": "zh-hans",
     }

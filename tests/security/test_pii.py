@@ -313,13 +313,14 @@ def test_every_configured_log_handler_masks_pii() -> None:
 def test_a_log_line_with_a_phone_an_id_and_a_card_is_written_masked() -> None:
     handler = next(h for h in logging.getLogger().handlers if any(isinstance(f, PiiLogFilter) for f in h.filters))
     written = io.StringIO()
-    stream = handler.setStream(written)
+    # Swapped, not setStream(): that flushes the old stream, which pytest's capture may have closed.
+    stream, handler.stream = handler.stream, written
     try:
         logging.getLogger("riskdesk.test").warning(
             "calling %s for %s, card %s", PHONE, NATIONAL_ID, int(CARD), extra={"case": 7}
         )
     finally:
-        handler.setStream(stream)
+        handler.stream = stream
 
     assert written.getvalue() == "calling 139****5678 for 110*************21, card ************1486\n"
 
