@@ -205,6 +205,19 @@ CELERY_TASK_ALWAYS_EAGER = not REDIS_URL or env_bool("CELERY_TASK_ALWAYS_EAGER",
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A worker killed mid-task leaves its message unacknowledged; Redis hands it to another worker
+# after the visibility timeout. It must outlast the longest task (a night of catch-up), or a
+# task still running is started a second time (harmless for the nights, which workers share,
+# but wasted). The kill test sets a few seconds.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", str(6 * 3600))),
+    "socket_connect_timeout": 2,
+}
+# A web request publishing a task (core/outbox.py) waits at most ~2 s for a broker that is
+# down, then leaves the task in the outbox: no publish retries on the request's time.
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.5, "interval_max": 0.5}
 CELERY_TIMEZONE = TIME_ZONE
 # The one place the nightly schedule is declared: 01:00 lender time closes yesterday.
 CELERY_BEAT_SCHEDULE = {
@@ -214,6 +227,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "riskdesk.collections.tasks.dispatch_reminders",
         "schedule": crontab(minute="*/5"),
     },
+    # Tasks the desk asked for while the broker was down (the task outbox, core/outbox.py).
+    "relay-pending-tasks": {"task": "riskdesk.tasks.relay_pending_tasks", "schedule": crontab(minute="*")},
 }
 # Channel adapters (dotted paths) over the defaults, which write the outbox table;
 # a JSON object in the environment swaps in real gateways.
