@@ -256,14 +256,35 @@ RISKDESK_SCORECARD_SCALING = {"base_score": "600", "base_odds": "50", "pdo": "20
 # rather than quantiles, so a band means the same under every model version.
 RISKDESK_RISK_BANDS = {"A": "0.02", "B": "0.05", "C": "0.12", "D": "0.30"}
 
-# Every handler masks phone, national-ID and card numbers in what it writes (issue 6).
+# Every handler masks phone, national-ID and card numbers in what it writes (issue 6), Django's own
+# included: they are declared here, as django.utils.log.DEFAULT_LOGGING has them, with the filter
+# (runserver's request lines carry query strings, /loans/?q=<national id>). Celery's worker and beat
+# put the filter on the handlers they set up themselves (riskdesk.celery).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"pii": {"()": "riskdesk.core.masking.PiiLogFilter"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["pii"]}},
+    "filters": {
+        "pii": {"()": "riskdesk.core.masking.PiiLogFilter"},
+        "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+    },
+    "formatters": {
+        "django.server": {"()": "django.utils.log.ServerFormatter", "format": "[{server_time}] {message}", "style": "{"}
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["pii"]},
+        "django.server": {"class": "logging.StreamHandler", "formatter": "django.server", "filters": ["pii"]},
+        "mail_admins": {
+            "level": "ERROR",
+            "class": "riskdesk.core.masking.PiiAdminEmailHandler",
+            "filters": ["require_debug_false", "pii"],
+        },
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django": {"handlers": ["mail_admins"], "level": "INFO"},
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
+        "django.db.backends": {"level": "WARNING"},
+    },
 }
 
 # Sessions last one working day from the login (server side, whatever the cookie says) and end

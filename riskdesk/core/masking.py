@@ -13,6 +13,9 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
+from django.utils.log import AdminEmailHandler
+
 
 def mask_national_id(value: str) -> str:
     """Keep the first 3 and last 2 characters: 110***********34."""
@@ -125,10 +128,13 @@ def mask_json(value: Any) -> Any:
 
 
 class PiiLogFilter(logging.Filter):
-    """Mask phone, national-ID and card numbers in every log record (settings.LOGGING, on each handler).
+    """Mask phone, national-ID and card numbers in every log record (settings.LOGGING, on each handler;
+    riskdesk.celery puts it on the handlers Celery's worker and beat set up).
 
     The message is formatted here with its args and the args dropped, so a number passed
     as an argument (`log.info("calling %s", phone)`) is masked as well as one in the text.
+    A traceback is formatted here too: a handler's formatter writes record.exc_text when it is
+    set, and only fills it from exc_info, unmasked, when it is empty (as it is when filters run).
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
@@ -137,6 +143,24 @@ class PiiLogFilter(logging.Filter):
         except Exception:  # noqa: BLE001 - a malformed record is logging's to report, not ours
             return True
         record.msg, record.args = mask_text(message), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
             record.exc_text = mask_text(record.exc_text)
+        if record.stack_info:
+            record.stack_info = mask_text(record.stack_info)
         return True
+
+
+class PiiAdminEmailHandler(AdminEmailHandler):
+    """Django's error mail to settings.ADMINS with the whole mail masked: its error page also
+    quotes the request (query string, form fields) and the traceback's local variables."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if settings.ADMINS:  # as Django's own handler: no report built for nobody
+            super().emit(record)
+
+    def send_mail(self, subject: str, message: str, *args: Any, **kwargs: Any) -> None:
+        if kwargs.get("html_message"):
+            kwargs["html_message"] = mask_text(kwargs["html_message"])
+        super().send_mail(mask_text(subject), mask_text(message), *args, **kwargs)

@@ -10,13 +10,18 @@ from __future__ import annotations
 
 import io
 import logging
+import os
+import subprocess
+import sys
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.core.servers.basehttp import WSGIRequestHandler
 from django.test import Client
 from django.urls import reverse
 
@@ -323,6 +328,99 @@ def test_a_log_line_with_a_phone_an_id_and_a_card_is_written_masked() -> None:
         handler.stream = stream
 
     assert written.getvalue() == "calling 139****5678 for 110*************21, card ************1486\n"
+
+
+def process_log_handlers() -> list[logging.Handler]:
+    """Every handler that writes somewhere on every logger of this process, but pytest's own (log capture)."""
+    loggers = [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]
+    handlers = [h for logger in loggers for h in getattr(logger, "handlers", ())]
+    return [h for h in handlers if not (isinstance(h, logging.NullHandler) or type(h).__module__.startswith("_pytest"))]
+
+
+def test_every_log_handler_of_the_web_process_masks_pii() -> None:
+    """Django's own handlers (runserver's request lines, the error mail) were unfiltered (fixed)."""
+    handlers = process_log_handlers()
+    named = {h.name for h in handlers}
+
+    assert {"console", "django.server", "mail_admins"} <= named
+    assert [h.name for h in handlers if not any(isinstance(f, PiiLogFilter) for f in h.filters)] == []
+
+
+def written_by(logger_name: str, log: Any) -> str:
+    """What the first handler `logger_name`'s records reach (its own, else the root's) writes for log()."""
+    logger = logging.getLogger(logger_name)
+    handler = next(h for h in (logger.handlers or logging.getLogger().handlers) if isinstance(h, logging.StreamHandler))
+    written = io.StringIO()
+    stream, handler.stream = handler.stream, written
+    try:
+        log(logger)
+    finally:
+        handler.stream = stream
+    return written.getvalue()
+
+
+def test_runserver_request_lines_are_written_masked() -> None:
+    """`GET /loans/?q=<national id>` went out whole (fixed)."""
+    server = WSGIRequestHandler.__new__(WSGIRequestHandler)  # no socket: only its log line
+    server.request, server.requestline = None, f"GET /loans/?q={NATIONAL_ID} HTTP/1.1"
+
+    line = written_by("django.server", lambda _: server.log_message('"%s" %s %s', server.requestline, "200", "512"))
+
+    assert line.endswith('] "GET /loans/?q=110*************21 HTTP/1.1" 200 512\n')
+
+
+def test_a_traceback_and_a_stack_are_written_masked() -> None:
+    """The exception's text reached the log whole: the formatter filled exc_text after the filter ran (fixed)."""
+
+    def log_failure(logger: logging.Logger) -> None:
+        try:
+            raise ValueError(f"Key (national_id)=({NATIONAL_ID}) already exists")
+        except ValueError:
+            logger.exception("insert failed for %s", PHONE)
+        logger.warning("dialling", stack_info=True)
+
+    text = written_by("riskdesk.test", log_failure)
+
+    assert text.startswith("insert failed for 139****5678\nTraceback (most recent call last):\n")
+    assert "ValueError: Key (national_id)=(110*************21) already exists\n" in text
+    assert "\ndialling\nStack (most recent call last):\n" in text
+    assert not any(secret in text for secret in SECRETS)
+
+
+CELERY_PROCESS_LOGS = f"""
+import logging
+import django
+django.setup()
+from celery.utils.log import get_task_logger
+from riskdesk.celery import app
+# What `celery worker` and `celery beat` do at start: Celery's handlers replace the root's (Django's).
+app.log.setup(loglevel="INFO", redirect_stdouts=True)
+logging.getLogger("riskdesk.collections").info("dial %s", "{PHONE}")
+get_task_logger("riskdesk.tasks").warning("borrower %s", "{NATIONAL_ID}")
+print("card {CARD}")  # a task's print(), redirected to the log
+try:
+    raise ValueError("Key (national_id)=({NATIONAL_ID}) already exists")
+except ValueError:
+    logging.getLogger("riskdesk").exception("insert failed")
+"""
+
+
+def test_celery_worker_and_beat_logs_are_masked() -> None:
+    """Celery's own handlers replaced Django's masking ones at a worker's or beat's start (fixed)."""
+    root = Path(__file__).resolve().parents[2]
+    env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "DATABASE_URL"}}
+    env |= {"DJANGO_SETTINGS_MODULE": "riskdesk.settings", "PYTHONPATH": str(root)}
+    done = subprocess.run(
+        [sys.executable, "-c", CELERY_PROCESS_LOGS], cwd=root, env=env, capture_output=True, text=True, timeout=120
+    )
+
+    assert done.returncode == 0, done.stderr
+    written = done.stderr
+    assert "/MainProcess] dial 139****5678\n" in written
+    assert "borrower 110*************21\n" in written
+    assert "card ************1486\n" in written
+    assert "ValueError: Key (national_id)=(110*************21) already exists\n" in written
+    assert not any(secret in written for secret in SECRETS)
 
 
 @pytest.mark.parametrize(
