@@ -1,12 +1,14 @@
 """Login throttling with django-axes: which logins it counts, and what a locked-out caller sees.
 
-settings.AXES_*: AXES_FAILURE_LIMIT failed logins for one username from one address lock that
-pair out for AXES_COOLOFF_TIME. The web login page says so in the reader's language; the API's
-token endpoint answers its own 429 `locked_out` in the shared error shape (core.api).
+settings.AXES_*: AXES_FAILURE_LIMIT failed logins for one username from one address (client_address,
+which sees through the production profile's proxy) lock that pair out for AXES_COOLOFF_TIME. The web
+login page says so in the reader's language; the API's token endpoint answers its own 429 `locked_out`
+in the shared error shape (core.api).
 """
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 from axes.backends import AxesStandaloneBackend
@@ -53,3 +55,25 @@ def lockout_minutes(request: HttpRequest) -> int:
     """The cool-off in whole minutes, rounded up: what the locked-out reader is told to wait."""
     cool_off = get_cool_off(request)
     return -(-int(cool_off.total_seconds()) // 60) if cool_off else 0
+
+
+def client_address(request: HttpRequest) -> str | None:
+    """The address a login is counted under (settings.AXES_CLIENT_IP_CALLABLE).
+
+    Without a proxy (settings.TRUSTED_PROXIES 0) the connection's REMOTE_ADDR. Behind N proxies,
+    each of which appends the address it received the request from to X-Forwarded-For, the N-th
+    entry from the right: the one the outermost proxy appended. Entries left of it are the client's
+    own, forgeable. DRF's per-address rate limit reads the same entry (REST_FRAMEWORK NUM_PROXIES).
+    A request that did not come through the proxy (no header) is counted under REMOTE_ADDR, and so is
+    an entry that is no address at all.
+    """
+    remote = request.META.get("REMOTE_ADDR")
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR")
+    if not settings.TRUSTED_PROXIES or not forwarded:
+        return remote
+    entries = forwarded.split(",")
+    candidate = entries[-min(settings.TRUSTED_PROXIES, len(entries))].strip()
+    try:
+        return str(ipaddress.ip_address(candidate))
+    except ValueError:
+        return remote

@@ -137,8 +137,12 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "riskdesk.lockout.lockout_response"
 # riskdesk/admin.py registers axes' records under the desk's roles instead.
 AXES_ENABLE_ADMIN = False
-# Behind the production profile's proxy the client's address is the first of X-Forwarded-For.
-AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR") if SECURE else ("REMOTE_ADDR",)
+# The client's address, for the lockout and the token endpoint's rate limit alike: REMOTE_ADDR, or
+# behind DJANGO_TRUSTED_PROXIES proxies that each append the address they saw to X-Forwarded-For
+# (the production profile's TLS proxy: 1), the entry the outermost of them appended; the entries
+# left of it are whatever the client sent (riskdesk.lockout.client_address).
+TRUSTED_PROXIES = int(os.environ.get("DJANGO_TRUSTED_PROXIES", "1" if SECURE else "0"))
+AXES_CLIENT_IP_CALLABLE = "riskdesk.lockout.client_address"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -164,7 +168,8 @@ WHITENOISE_USE_FINDERS = True
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        # DRF's token, refused once older than API_TOKEN_AGE_SECONDS.
+        "riskdesk.core.authentication.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -173,12 +178,16 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "riskdesk.core.api.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "riskdesk.core.schema.AutoSchema",
     "COERCE_DECIMAL_TO_STRING": True,
+    # The token endpoint's per-address rate limit reads the address as the lockout does.
+    "NUM_PROXIES": TRUSTED_PROXIES,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "riskdesk API",
     "DESCRIPTION": "The risk-management desk of a consumer-credit lender. Amounts and rates are decimal strings.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and its docs page name every endpoint and field of the book: signed-in users only.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
@@ -292,6 +301,9 @@ LOGGING = {
 # session row on every request, and the operations page's polling would keep it alive anyway.
 SESSION_COOKIE_AGE = int(os.environ.get("DJANGO_SESSION_AGE_SECONDS", str(8 * 3600)))
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+# An API token (Authorization: Token ...) lasts as long from its creation; the token endpoint
+# hands out a fresh one for an expired one (riskdesk.core.api).
+API_TOKEN_AGE_SECONDS = int(os.environ.get("DJANGO_API_TOKEN_AGE_SECONDS", str(SESSION_COOKIE_AGE)))
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 # The operations page's script reads the CSRF cookie for its POSTs.

@@ -21,6 +21,7 @@ from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from riskdesk.core.authentication import tokens_expired_before
 from riskdesk.core.errors import DomainError
 from riskdesk.core.models import JobRun, RetentionPolicy
 from riskdesk.core.permissions import HasRole
@@ -138,7 +139,11 @@ class _LockedOut(DomainError):
 
 
 class TokenObtainThrottle(AnonRateThrottle):
-    """Slow down password guessing: attempts per client address (the default cache)."""
+    """Slow down password guessing: attempts per client address (the default cache).
+
+    django-axes locks one username from one address after a few failures; this limit is what
+    stops one address trying a password or two on many usernames.
+    """
 
     scope = "token"
     rate = "20/minute"
@@ -172,7 +177,9 @@ class TokenObtainApi(APIView):
             raise _LockedOut()
         if user is None or not user.is_active:
             raise _BadCredentials()
-        token, _ = Token.objects.get_or_create(user=user)
+        # An expired token is replaced by a fresh one; a live one is handed out again.
+        Token.objects.filter(user=user, created__lte=tokens_expired_before()).delete()
+        token, _created = Token.objects.get_or_create(user=user)
         return Response(self.OutputSerializer({"token": token.key}).data)
 
 

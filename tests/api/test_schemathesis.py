@@ -1,7 +1,10 @@
 """schemathesis against the API's own OpenAPI schema (/api/v1/schema/): no 5xx, every response as documented.
 
-The schema is loaded from the WSGI application (no server), and every operation is called
-with generated input, authenticated by token as an admin and again as a collector. Each
+The schema is the document the endpoint serves to a signed-in user (it refuses the anonymous):
+built at collection by the generator the endpoint runs, since no user exists before the test
+database does, and checked against the endpoint's answer, loaded with a token, by
+test_the_fuzzed_schema_is_the_one_served_with_a_token. Every operation is called through the
+WSGI application (no server) with generated input, authenticated by token as an admin and again as a collector. Each
 answer must not be a server error, must carry a documented status code and content type,
 and its body must match the documented schema for that status.
 
@@ -34,6 +37,9 @@ import schemathesis
 from django.contrib.auth.models import User
 from django.core import signals
 from django.db import close_old_connections
+from drf_spectacular.generators import SchemaGenerator
+from drf_spectacular.renderers import OpenApiJsonRenderer
+from drf_spectacular.settings import spectacular_settings
 from hypothesis import HealthCheck, settings
 from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
@@ -56,11 +62,27 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 SCHEMA_PATH = "/api/v1/schema/?format=json"
-schema = schemathesis.openapi.from_wsgi(SCHEMA_PATH, application)
+
+
+def served_schema() -> dict[str, Any]:
+    """The document SCHEMA_PATH serves to a signed-in user: drf-spectacular's view renders this generator's output."""
+    generated = SchemaGenerator().get_schema(request=None, public=spectacular_settings.SERVE_PUBLIC)
+    return json.loads(OpenApiJsonRenderer().render(generated, renderer_context={}))
+
+
+def schema_on_the_app(document: dict[str, Any], config: Any = None) -> Any:
+    """`document` loaded as from_wsgi loads SCHEMA_PATH's answer: its operations called on the WSGI application."""
+    loaded = schemathesis.openapi.from_dict(document, config=config)
+    loaded.app, loaded.location = application, SCHEMA_PATH
+    return loaded
+
+
+SCHEMA = served_schema()
+schema = schema_on_the_app(SCHEMA)
 # The collector's pass: generated examples only. Most operations refuse a collector (403) before
 # reading the input, so the coverage phase's thousands of boundary bodies would test nothing new.
-collector_schema = schemathesis.openapi.from_wsgi(
-    SCHEMA_PATH, application, config=schemathesis.Config.from_dict({"phases": {"coverage": {"enabled": False}}})
+collector_schema = schema_on_the_app(
+    SCHEMA, config=schemathesis.Config.from_dict({"phases": {"coverage": {"enabled": False}}})
 )
 
 # Path parameter -> the fixture book's ids for it, filled by the `book` fixture.
@@ -171,6 +193,15 @@ def token_for(user: User) -> dict[str, str]:
 def call_and_check(case: schemathesis.Case, user: User) -> None:
     EXAMPLES_RUN[f"{user.username} {case.operation.label}"] += 1
     case.call_and_validate(headers=token_for(user), checks=CHECKS)
+
+
+@pytest.mark.django_db
+def test_the_fuzzed_schema_is_the_one_served_with_a_token(users: dict[str, User]) -> None:
+    served = schemathesis.openapi.from_wsgi(SCHEMA_PATH, application, headers=token_for(users["collector"]))
+
+    assert served.raw_schema == SCHEMA
+    with pytest.raises(Exception, match="401"):
+        schemathesis.openapi.from_wsgi(SCHEMA_PATH, application)  # no token, no schema
 
 
 FUZZ_SETTINGS = settings(

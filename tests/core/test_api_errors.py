@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.cache import cache
 from rest_framework.test import APIClient
@@ -95,15 +96,28 @@ def test_a_record_id_must_be_an_integer(admin_api: APIClient, borrower: Borrower
     assert list(error_of(response)["fields"]) == ["borrower"]
 
 
-def test_password_guessing_is_throttled(db: None) -> None:
-    cache.clear()
+def test_password_guessing_on_one_username_is_locked_out(db: None) -> None:
+    """django-axes answers the AXES_FAILURE_LIMIT-th failure for one username from one address."""
     client = APIClient(REMOTE_ADDR="203.0.113.9")
+    responses = [
+        client.post(f"{API}/auth/token/", {"username": "admin", "password": f"guess-{n}"}, format="json")
+        for n in range(settings.AXES_FAILURE_LIMIT)
+    ]
+
+    assert [r.status_code for r in responses] == [400] * (settings.AXES_FAILURE_LIMIT - 1) + [429]
+    assert [error_of(r)["code"] for r in responses[-2:]] == ["invalid_credentials", "locked_out"]
+
+
+def test_password_guessing_across_usernames_is_throttled_per_address(db: None) -> None:
+    """axes locks a username from an address; DRF's rate limit stops one address trying many usernames."""
+    cache.clear()
+    client = APIClient(REMOTE_ADDR="203.0.113.10")
     statuses = [
-        client.post(f"{API}/auth/token/", {"username": "admin", "password": f"guess-{n}"}, format="json").status_code
+        client.post(f"{API}/auth/token/", {"username": f"user-{n}", "password": "guess"}, format="json").status_code
         for n in range(21)
     ]
     assert statuses == [400] * 20 + [429]
-    response = client.post(f"{API}/auth/token/", {"username": "admin", "password": "x"}, format="json")
+    response = client.post(f"{API}/auth/token/", {"username": "user-21", "password": "x"}, format="json")
     assert error_of(response)["code"] == "throttled"
     assert int(response["Retry-After"]) > 0
     cache.clear()

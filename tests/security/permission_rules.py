@@ -106,10 +106,10 @@ API_RULES: Rules = {
     ("api-model-retire", "POST"): ADMIN_ONLY,
     ("api-limit-policies", "GET"): ADMIN_ONLY,
     ("api-limit-policies", "POST"): ADMIN_ONLY,
-    # The schema and its browsable docs describe the API, no data (drf-spectacular's
-    # SERVE_PERMISSIONS default): public, as the token endpoint is.
-    ("api-schema", "GET"): PUBLIC,
-    ("api-docs", "GET"): PUBLIC,
+    # The schema and its browsable docs map every endpoint and field of the book: anyone signed
+    # in (SPECTACULAR_SETTINGS SERVE_PERMISSIONS), not the public.
+    ("api-schema", "GET"): SIGNED_IN,
+    ("api-docs", "GET"): SIGNED_IN,
     # Any other path under /api/v1/: a 404 in the error shape, whatever the method.
     **{("api/v1/^", method): PUBLIC for method in API_METHODS},
 }

@@ -100,7 +100,7 @@ def url_patterns(resolver: URLResolver | None = None, prefix: str = "") -> Itera
 
 # Token authentication reads no cookie, so there is nothing to forge; SessionAuthentication
 # enforces CSRF itself (DRF exempts its views from the middleware for the token's sake).
-CSRF_SAFE_API_AUTHENTICATION = {TokenAuthentication, SessionAuthentication}
+CSRF_SAFE_API_AUTHENTICATION = (TokenAuthentication, SessionAuthentication)
 
 
 def test_no_view_is_csrf_exempt_but_the_apis_with_token_or_session_authentication() -> None:
@@ -112,7 +112,9 @@ def test_no_view_is_csrf_exempt_but_the_apis_with_token_or_session_authenticatio
         view_class = getattr(view, "cls", None)
         if not (isinstance(view_class, type) and issubclass(view_class, APIView)):
             exempt[route] = "not a DRF API view"
-        elif unknown := set(view_class.authentication_classes) - CSRF_SAFE_API_AUTHENTICATION:
+        elif unknown := {
+            c for c in view_class.authentication_classes if not issubclass(c, CSRF_SAFE_API_AUTHENTICATION)
+        }:
             exempt[route] = f"authenticates with {sorted(c.__name__ for c in unknown)}"
     assert exempt == {}
 
@@ -213,8 +215,11 @@ import json, django
 from django.conf import settings
 django.setup()
 names = ["SECURE_SSL_REDIRECT", "SECURE_HSTS_SECONDS", "SECURE_HSTS_INCLUDE_SUBDOMAINS", "SECURE_HSTS_PRELOAD",
-         "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE", "SECURE_PROXY_SSL_HEADER", "SECURE_REDIRECT_EXEMPT", "DEBUG"]
-print(json.dumps({name: getattr(settings, name) for name in names}))
+         "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE", "SECURE_PROXY_SSL_HEADER", "SECURE_REDIRECT_EXEMPT", "DEBUG",
+         "TRUSTED_PROXIES", "AXES_CLIENT_IP_CALLABLE"]
+shown = {name: getattr(settings, name) for name in names}
+shown["NUM_PROXIES"] = settings.REST_FRAMEWORK["NUM_PROXIES"]
+print(json.dumps(shown))
 """
 
 
@@ -233,6 +238,10 @@ def test_the_production_profile_turns_on_https_only() -> None:
         "SECURE_PROXY_SSL_HEADER": ["HTTP_X_FORWARDED_PROTO", "https"],
         "SECURE_REDIRECT_EXEMPT": ["^healthz$"],
         "DEBUG": False,
+        # One TLS proxy in front: logins are counted under the address it saw (tests/security/test_login.py).
+        "TRUSTED_PROXIES": 1,
+        "AXES_CLIENT_IP_CALLABLE": "riskdesk.lockout.client_address",
+        "NUM_PROXIES": 1,
     }
 
 
@@ -253,3 +262,23 @@ def test_check_deploy_is_clean_with_the_production_profile() -> None:
 
     assert done.returncode == 0, done.stdout + done.stderr
     assert "System check identified no issues (0 silenced)." in done.stdout
+
+
+def test_without_the_production_profile_no_proxy_is_trusted() -> None:
+    assert (project_settings.TRUSTED_PROXIES, project_settings.REST_FRAMEWORK["NUM_PROXIES"]) == (0, 0)
+    assert not any(name.startswith("AXES_IPWARE") for name in dir(project_settings))  # axes reads no ipware here
+
+
+# -- the API schema ------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/api/v1/schema/", "/api/v1/docs/"])
+def test_the_api_schema_and_docs_are_for_signed_in_users(users: dict[str, User], path: str) -> None:
+    """Both were public (drf-spectacular's default SERVE_PERMISSIONS) (fixed)."""
+    anonymous = Client().get(path)
+    signed_in = Client()
+    signed_in.force_login(users["collector"])
+
+    assert anonymous.status_code == 401
+    assert signed_in.get(path).status_code == 200
