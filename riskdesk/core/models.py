@@ -130,12 +130,18 @@ class PendingTask(models.Model):
     kwargs = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     published_at = models.DateTimeField(null=True, blank=True)
+    # Celery's id of the published task, whoever published it (the request or the relay).
+    task_id = models.CharField(max_length=255, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
+    # Set when the task itself could not be sent (an unknown name, arguments it refuses):
+    # no retry would help, so the relay leaves the row and goes on to the next.
+    failed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["id"]
         indexes = [models.Index(fields=["published_at", "id"], name="pendingtask_unpublished_idx")]
 
     def __str__(self) -> str:
-        return f"{self.task} #{self.pk} {'published' if self.published_at else 'pending'}"
+        state = "published" if self.published_at else "failed" if self.failed_at else "pending"
+        return f"{self.task} #{self.pk} {state}"

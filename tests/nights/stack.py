@@ -15,12 +15,14 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import psycopg2
 import pytest
+import redis
 from django.conf import settings
 
 from tests.nights.killbook import NIGHT_UNTIL, SEEDED_UNTIL
@@ -36,6 +38,51 @@ NIGHT_ENV = {
     "CELERY_VISIBILITY_TIMEOUT": "3",
     "LOG_LEVEL": "WARNING",
 }
+# Seconds a whole night of the kill book may take on a worker.
+NIGHT_TIMEOUT = 180
+
+
+class PrivateRedis:
+    """A redis-server a test starts and stops at will (Redis down, Redis back), on a free port."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [REDIS_SERVER, "--port", str(self.port), "--save", "", "--appendonly", "no", "--bind", "127.0.0.1"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        _wait_for_port(self.port)
+
+    def stop(self) -> None:
+        if self.process:
+            self.process.terminate()
+            self.process.wait(10)
+            self.process = None
+
+    def queued(self) -> int:
+        """Messages waiting in Celery's default queue."""
+        return redis.Redis.from_url(self.url).llen("celery")
+
+    def unacked(self) -> int:
+        """Messages a worker took and has not acknowledged (kombu's Redis transport keeps them in a hash)."""
+        return redis.Redis.from_url(self.url).hlen("unacked")
+
+
+@dataclass
+class Night:
+    """The book before the night (a template database) and what an uninterrupted night leaves."""
+
+    pg: Postgres
+    base: str
+    redis_url: str
+    clean: str
+    clean_digest: str
+    runs: list[tuple[str, str, int]]  # (step, business date, chunks) of the clean night
 
 
 def require_postgres() -> dict[str, Any]:
@@ -217,3 +264,25 @@ def build_base(pg: Postgres, name: str) -> None:
     subprocess.run(
         [sys.executable, "-m", "tests.nights.killbook"], cwd=ROOT, env=environment, check=True, capture_output=True
     )
+
+
+def publish(redis_url: str, name: str, *args: str) -> None:
+    """Send task `name` through `redis_url`, as a client of that broker would."""
+    from riskdesk.celery import app
+
+    with app.connection_for_write(redis_url) as connection:
+        app.send_task(name, args, connection=connection)
+
+
+def close_night(
+    night_db: str, pg: Postgres, redis_url: str, *, worker: str, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """Start a worker on `night_db` and publish the night's close_day; return the worker."""
+    process = start_worker(database_url=pg.url(night_db), redis_url=redis_url, name=worker, env=env)
+    publish(redis_url, "riskdesk.tasks.close_day", NIGHT_UNTIL.isoformat())
+    return process
+
+
+def night_closed(connection: Any) -> bool:
+    row = fetch_one(connection, "SELECT max(business_date) FROM core_closedday")
+    return row is not None and row[0] == NIGHT_UNTIL

@@ -13,21 +13,20 @@ from __future__ import annotations
 
 import os
 import random
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from riskdesk.celery import app
 from tests.nights import stack
 from tests.nights.killbook import NIGHT_UNTIL
 
-pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
+# No database marker: every night runs in databases of its own (copies of the night fixture's
+# template), never in the test database, whose migration-seeded rows later tests need.
+pytestmark = pytest.mark.redis
 
 KILL_POINTS = int(os.environ.get("RISKDESK_KILL_POINTS", "4"))
 KILL_SEED = int(os.environ.get("RISKDESK_KILL_SEED", "6"))
-NIGHT_TIMEOUT = 180
 
 
 @dataclass(frozen=True)
@@ -37,74 +36,15 @@ class KillPoint:
     chunks_done: int
 
 
-@dataclass
-class Night:
-    """The book before the night (a template database) and what an uninterrupted night leaves."""
-
-    pg: stack.Postgres
-    base: str
-    redis_url: str
-    clean: str
-    clean_digest: str
-    runs: list[tuple[str, str, int]]  # (step, business date, chunks) of the clean night
-
-
-def publish(redis_url: str, name: str, *args: str) -> None:
-    with app.connection_for_write(redis_url) as connection:
-        app.send_task(name, args, connection=connection)
-
-
-def close_night(night_db: str, pg: stack.Postgres, redis_url: str, *, worker: str) -> Any:
-    """Start a worker on `night_db` and publish the night's close_day; return the worker."""
-    process = stack.start_worker(database_url=pg.url(night_db), redis_url=redis_url, name=worker)
-    publish(redis_url, "riskdesk.tasks.close_day", NIGHT_UNTIL.isoformat())
-    return process
-
-
-def night_closed(connection: Any) -> bool:
-    row = stack.fetch_one(connection, "SELECT max(business_date) FROM core_closedday")
-    return row is not None and row[0] == NIGHT_UNTIL
-
-
-@pytest.fixture(scope="module")
-def night() -> Iterator[Night]:
-    db = stack.require_postgres()
-    pg = stack.Postgres(db)
-    base = f"{db['NAME']}_killbase"
-    clean = f"{db['NAME']}_killclean"
-    with stack.redis_server() as (redis_url, _):
-        stack.build_base(pg, base)
-        pg.copy(base, clean)
-        worker = close_night(clean, pg, redis_url, worker="clean")
-        watch = pg.connect(clean)
-        try:
-            stack.wait_until(lambda: night_closed(watch), timeout=NIGHT_TIMEOUT, what="the clean night")
-        finally:
-            stack.stop(worker)
-        with watch.cursor() as cursor:
-            cursor.execute(
-                "SELECT step, business_date::text, chunks_total FROM core_jobrun "
-                "WHERE business_date > %s::date - 9 ORDER BY business_date, id",
-                [NIGHT_UNTIL],
-            )
-            runs = cursor.fetchall()
-        watch.close()
-        try:
-            yield Night(pg, base, redis_url, clean, stack.digest_of(pg.url(clean)), runs)
-        finally:
-            pg.drop(base)
-            pg.drop(clean)
-
-
-def run_with_kill(night: Night, name: str, should_kill: Any, after_kill: Any = None) -> dict[str, Any]:
+def run_with_kill(night: stack.Night, name: str, should_kill: Any, after_kill: Any = None) -> dict[str, Any]:
     """Close the night on a copy of the base, SIGKILL the worker when `should_kill(connection)`, finish it."""
     db = night.pg.copy(night.base, name)
     watch = night.pg.connect(db)
-    first = close_night(db, night.pg, night.redis_url, worker=f"{name}-1")
+    first = stack.close_night(db, night.pg, night.redis_url, worker=f"{name}-1")
     try:
         stack.wait_until(
             lambda: should_kill(watch) or first.poll() is not None,
-            timeout=NIGHT_TIMEOUT,
+            timeout=stack.NIGHT_TIMEOUT,
             poll=0.002,
             what="the kill point",
         )
@@ -116,10 +56,12 @@ def run_with_kill(night: Night, name: str, should_kill: Any, after_kill: Any = N
             "SELECT step, business_date::text, chunks_done, chunks_total, status FROM core_jobrun "
             "WHERE status <> 'done' ORDER BY business_date, id LIMIT 1",
         )
-        assert not night_closed(watch), "the worker finished the night before the kill point"
+        assert not stack.night_closed(watch), "the worker finished the night before the kill point"
         second = stack.start_worker(database_url=night.pg.url(db), redis_url=night.redis_url, name=f"{name}-2")
         try:
-            stack.wait_until(lambda: night_closed(watch), timeout=NIGHT_TIMEOUT, what="the night after the kill")
+            stack.wait_until(
+                lambda: stack.night_closed(watch), timeout=stack.NIGHT_TIMEOUT, what="the night after the kill"
+            )
         finally:
             stack.stop(second)
         watch.close()
@@ -144,7 +86,7 @@ def chunks_reached(point: KillPoint) -> Any:
 
 
 @pytest.mark.parametrize("k", range(KILL_POINTS))
-def test_a_night_killed_inside_a_step_ends_as_an_uninterrupted_one(night: Night, k: int) -> None:
+def test_a_night_killed_inside_a_step_ends_as_an_uninterrupted_one(night: stack.Night, k: int) -> None:
     rng = random.Random(KILL_SEED * 1000 + k)
     step, business_date, chunks = rng.choice(night.runs)
     point = KillPoint(step, business_date, rng.randrange(max(chunks, 1)))
@@ -155,7 +97,7 @@ def test_a_night_killed_inside_a_step_ends_as_an_uninterrupted_one(night: Night,
     assert outcome["digest"] == night.clean_digest
 
 
-def test_a_night_killed_inside_a_step_finish_ends_as_an_uninterrupted_one(night: Night) -> None:
+def test_a_night_killed_inside_a_step_finish_ends_as_an_uninterrupted_one(night: stack.Night) -> None:
     # Scoring's finish writes the monitoring row, which its chunks never touch: holding that
     # table locked from the start of the day stops the worker inside the finish (its
     # transaction open, the night's earlier writes done), where it is killed.

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import date
 
 import pytest
-import redis
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import connection
 from django.db.models import Count
 from rest_framework.test import APIClient
 
-from riskdesk.celery import app
 from riskdesk.collections.models import OutboxMessage, Reminder
 from riskdesk.collections.tasks import dispatch_reminders
 from riskdesk.core.models import PendingTask
@@ -29,51 +26,6 @@ pytestmark = pytest.mark.redis
 API = "/api/v1"
 
 
-class PrivateRedis:
-    """A redis-server this test starts and stops, with Celery in this process pointed at it."""
-
-    def __init__(self) -> None:
-        self.port = stack.free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [stack.REDIS_SERVER, "--port", str(self.port), "--save", "", "--appendonly", "no", "--bind", "127.0.0.1"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        stack._wait_for_port(self.port)
-
-    def stop(self) -> None:
-        if self.process:
-            self.process.terminate()
-            self.process.wait(10)
-            self.process = None
-
-    def queued(self) -> int:
-        return redis.Redis.from_url(self.url).llen("celery")
-
-
-@pytest.fixture
-def private_redis() -> Iterator[PrivateRedis]:
-    stack.require_postgres()
-    server = PrivateRedis()
-    server.start()
-    saved = {key: app.conf[key] for key in ("broker_url", "task_always_eager")}
-    app.conf.update(broker_url=server.url, task_always_eager=False)
-    # The app caches its connection and producer pools: drop them so publishing uses this broker.
-    app._pool = None
-    app.amqp._producer_pool = None
-    try:
-        yield server
-    finally:
-        server.stop()
-        app.conf.update(saved)
-        app._pool = None
-        app.amqp._producer_pool = None
-
-
 def test_sessions_and_caches_do_not_live_in_redis() -> None:
     assert settings.SESSION_ENGINE == "django.contrib.sessions.backends.db"
     assert all("redis" not in cache["BACKEND"].lower() for cache in settings.CACHES.values())
@@ -81,7 +33,7 @@ def test_sessions_and_caches_do_not_live_in_redis() -> None:
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_with_redis_down_the_desk_answers_and_close_day_waits_in_the_outbox(
-    private_redis: PrivateRedis, users: dict[str, User], make_loan: Callable[..., Loan]
+    private_redis: stack.PrivateRedis, users: dict[str, User], make_loan: Callable[..., Loan]
 ) -> None:
     loan = make_loan(disbursed_on=date(2026, 10, 1))
     private_redis.stop()
@@ -120,7 +72,7 @@ def test_with_redis_down_the_desk_answers_and_close_day_waits_in_the_outbox(
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_reminders_due_while_redis_was_down_go_out_once_when_it_is_back(
-    private_redis: PrivateRedis, make_loan: Callable[..., Loan]
+    private_redis: stack.PrivateRedis, make_loan: Callable[..., Loan]
 ) -> None:
     loan = make_loan(principal="3000.00", term=3, disbursed_on=date(2026, 10, 26))
     reminders = every_pair(loan)
