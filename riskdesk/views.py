@@ -14,6 +14,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from riskdesk import nightly, tasks
+from riskdesk.api import close_day_failure
 from riskdesk.core import roles
 from riskdesk.core.access import role_required
 from riskdesk.core.errors import DomainError
@@ -58,8 +59,14 @@ def close_day(request: HttpRequest) -> HttpResponse:
     except DomainError as error:
         messages.error(request, error.message)
         return redirect("operations")
-    enqueued = task_enqueue(tasks.close_day, as_of.isoformat())
-    if not isinstance(enqueued.result, EagerResult):
+    try:
+        enqueued = task_enqueue(tasks.close_day, as_of.isoformat())
+        result = enqueued.result
+        closed = [date.fromisoformat(day) for day in result.get()] if isinstance(result, EagerResult) else None
+    except Exception as error:  # noqa: BLE001 - in-process, the night's own failure is raised here
+        messages.error(request, close_day_failure(as_of, error).message)
+        return redirect("operations")
+    if closed is None:
         if enqueued.queued:
             messages.info(request, _("Close of day is queued for a worker; its job runs appear below."))
         else:
@@ -67,7 +74,6 @@ def close_day(request: HttpRequest) -> HttpResponse:
                 request, _("The task queue is unreachable: close of day is kept and sent when it is back.")
             )
         return redirect("operations")
-    closed = [date.fromisoformat(day) for day in enqueued.result.get()]
     if closed:
         days = ", ".join(day.isoformat() for day in closed)
         messages.success(

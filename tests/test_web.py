@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -10,9 +11,11 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 
+from riskdesk import nightly
 from riskdesk.core import masking
-from riskdesk.core.models import AuditLog, ClosedDay
+from riskdesk.core.models import AuditLog, ClosedDay, JobRun
 from riskdesk.lending.models import Bucket, GracePolicy, IncidentWindow, Loan, Product
+from riskdesk.riskmodels.scoring import SCORING_STEP
 from tests.conftest import client_for
 
 pytestmark = pytest.mark.django_db
@@ -72,6 +75,28 @@ def test_close_day_button_closes_every_open_day(users: dict[str, User], make_loa
     assert closed == [date(2026, 11, d) for d in range(18, 23)]
     assert "Closed 5 days" in response.content.decode()
     assert response.context["last_closed_day"] == date(2026, 11, 22)
+
+
+def test_a_step_failing_under_the_close_day_button_is_a_message_not_a_500(
+    users: dict[str, User], make_loan: Callable[..., Loan], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_loan(disbursed_on=date(2026, 11, 18))
+
+    def broken_chunk(day: date, lo: int, hi: int) -> dict[str, int]:
+        raise RuntimeError("scoring broke\nsecond line")
+
+    broken = replace(SCORING_STEP, run_chunk=broken_chunk)
+    monkeypatch.setattr(nightly, "STEPS", [broken if s.name == broken.name else s for s in nightly.STEPS])
+
+    response = client_for(users["admin"]).post(reverse("close_day"), follow=True)
+
+    assert response.status_code == 200 and response.redirect_chain[-1][0] == reverse("operations")
+    assert [str(m) for m in response.context["messages"]] == [
+        f"Close of day stopped at step {SCORING_STEP.name} of 2026-11-18 (RuntimeError): scoring broke"
+    ]
+    assert not ClosedDay.objects.exists()
+    run = JobRun.objects.get(step=SCORING_STEP.name, business_date=date(2026, 11, 18))
+    assert (run.status, run.error) == ("failed", "RuntimeError: scoring broke\nsecond line")
 
 
 def test_close_day_button_is_admin_only(users: dict[str, User], make_loan: Callable[..., Loan]) -> None:

@@ -804,6 +804,36 @@ def test_an_admin_closes_the_days_and_reads_the_job_runs(client_as: Client, bull
     assert (again.status_code, again.json()["closed_days"]) == (202, [])
 
 
+def test_a_night_stopped_by_a_book_breach_is_a_409_naming_the_step_and_a_rerun_after_the_fix_closes(
+    client_as: Client, bullet: Loan
+) -> None:
+    admin = client_as("admin")
+    assert admin.post(f"{API}/operations/close-day/", {"as_of": "2026-11-05"}, format="json").status_code == 202
+    Loan.objects.filter(pk=bullet.pk).update(principal=Decimal("10000.01"))
+
+    response = admin.post(f"{API}/operations/close-day/", {"as_of": "2026-11-22"}, format="json")
+
+    assert_error(response, 409, "close_day_failed", [])
+    error = response.json()["error"]
+    assert (error["step"], error["business_date"]) == ("lending.audit_book", "2026-11-06")
+    assert error["message"] == (
+        "Close of day stopped at step lending.audit_book of 2026-11-06 (BookOutOfBalance): "
+        "audit_book as of 2026-11-06: 1 loans, 1 rule(s) broken:"
+    )
+    assert nightly.last_closed_day() == date(2026, 11, 5)
+    run = JobRun.objects.get(step="lending.audit_book", business_date=date(2026, 11, 6))
+    assert run.status == "failed" and "schedule_principal" in run.error
+    Loan.objects.filter(pk=bullet.pk).update(principal=Decimal("10000.00"))
+    again = admin.post(f"{API}/operations/close-day/", {"as_of": "2026-11-22"}, format="json")
+    assert (again.status_code, again.json()["closed_days"][0], len(again.json()["closed_days"])) == (
+        202,
+        "2026-11-06",
+        17,
+    )
+    bullet.refresh_from_db()
+    assert (bullet.principal, bullet.outstanding_principal) == (Decimal("10000.00"), Decimal("10000.00"))
+
+
 def test_today_cannot_be_closed_and_only_an_admin_closes(client_as: Client, bullet: Loan) -> None:
     response = client_as("admin").post(f"{API}/operations/close-day/", {"as_of": "2026-11-23"}, format="json")
     assert_error(response, 422, "day_not_over", ["as_of"])
