@@ -18,6 +18,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("loans/", lending_views.loan_search, name="loan_search"),
     path("loans/<int:loan_id>/", lending_views.loan_detail, name="loan_detail"),
+    path("loans/<int:loan_id>/reveal/", lending_views.pii_reveal, name="loan_reveal"),
     path("operations/", views.operations, name="operations"),
     # dashboards
     path("dashboards/portfolio/", book_views.portfolio, name="dashboard_portfolio"),

@@ -8,6 +8,7 @@ from django.http import Http404
 
 from riskdesk.collections.models import AgencyPlacement, Case
 from riskdesk.core import roles
+from riskdesk.core.access import BookPart
 
 # Risk officers read every case (read-only); supervisors and admins act on every case.
 SEE_ALL_ROLES = (roles.ADMIN, roles.SUPERVISOR, roles.RISK_OFFICER)
@@ -50,3 +51,13 @@ def may_act_on_case(user: AbstractBaseUser | AnonymousUser, case: Case) -> bool:
     if roles.has_role(user, roles.AGENCY):
         return placed_case_ids(user).filter(case_id=case.pk).exists()
     return False
+
+
+def book_part_of(user: AbstractBaseUser | AnonymousUser) -> BookPart:
+    """The borrowers and loans of the cases `user` sees: what a collector's work needs of the book.
+
+    Registered with riskdesk.core.access at start-up, for lending's pages and API, which
+    ask it of every role outside core.access.WHOLE_BOOK_ROLES.
+    """
+    cases = cases_visible_to(user)
+    return BookPart(borrower_ids=cases.values("borrower_id"), loan_ids=cases.values("loans"))

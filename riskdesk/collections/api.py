@@ -4,8 +4,9 @@ Object-level permissions come from riskdesk.collections.access: a case the calle
 not see is a 404 (its existence is not disclosed); a case they see but may not act on
 (a risk officer reads, an agency user only logs attempts) is a 403. Borrower identity
 is always masked here, whatever the role: collectors dial contact points by id, never
-by number, and the unmasked identity is the borrower endpoint's, for the roles that
-may see it. An agency user never sees more than the masked case.
+by number, and unmasking is the borrower endpoint's reveal, audited, for the roles that
+may see PII. Free text people type (an attempt's note, a complaint) is shown with its
+numbers masked to every other role. An agency user never sees more than the masked case.
 
 `POST /cases/next/` answers 404 {"error": {"code": "queue_empty"}} when nothing is
 waiting, so a client handles one error shape rather than a bodiless 204.
@@ -118,8 +119,29 @@ class CaseListOutputSerializer(serializers.ModelSerializer):
         return masking.mask_name(case.borrower.name)
 
 
-class AttemptOutputSerializer(serializers.ModelSerializer):
+class FreeTextMaskedSerializer(serializers.ModelSerializer):
+    """Free text (`FREE_TEXT`) with its phone-, ID- and card-shaped numbers masked unless the reader may see PII.
+
+    A note or a complaint is typed by people, who write numbers into it; the reader is
+    context["request"].user, and without a request (the case API) every reader gets it masked.
+    """
+
+    FREE_TEXT: tuple[str, ...] = ()
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        request = self.context.get("request")
+        if not may_see_pii(getattr(request, "user", None)):
+            for name in self.FREE_TEXT:
+                if data.get(name):
+                    data[name] = masking.mask_text(data[name])
+        return data
+
+
+class AttemptOutputSerializer(FreeTextMaskedSerializer):
     """One contact attempt, allowed or blocked, with the rule results and the policy version."""
+
+    FREE_TEXT = ("message", "note")
 
     channel = serializers.CharField()
     purpose = serializers.CharField()
@@ -628,7 +650,9 @@ class CaseAttemptListCreateApi(APIView):
             note=data["note"],
             template=data.get("template"),
         )
-        return Response(AttemptOutputSerializer(attempt).data, status=status.HTTP_201_CREATED)
+        return Response(
+            AttemptOutputSerializer(attempt, context={"request": request}).data, status=status.HTTP_201_CREATED
+        )
 
 
 # -- promises, arrangements, disputes --------------------------------------------------------------
@@ -1155,7 +1179,9 @@ class ComplaintChannelField(serializers.ChoiceField):
         super().__init__(choices=Channel.choices, help_text="call, sms, email, push, letter or visit", **kwargs)
 
 
-class ComplaintOutputSerializer(serializers.ModelSerializer):
+class ComplaintOutputSerializer(FreeTextMaskedSerializer):
+    FREE_TEXT = ("description", "resolution")
+
     channel = serializers.CharField()
     category = serializers.CharField()
     status = serializers.CharField()
@@ -1231,7 +1257,9 @@ class ComplaintListCreateApi(APIView):
             description=data["description"],
             actor=request.user,
         )
-        return Response(ComplaintOutputSerializer(complaint).data, status=status.HTTP_201_CREATED)
+        return Response(
+            ComplaintOutputSerializer(complaint, context={"request": request}).data, status=status.HTTP_201_CREATED
+        )
 
 
 class ComplaintResolveApi(APIView):
@@ -1251,4 +1279,4 @@ class ComplaintResolveApi(APIView):
         complaint = get_object_or_404(Complaint, pk=complaint_id)
         data = validated(self.InputSerializer, request.data)
         complaint = complaints.complaint_resolve(complaint=complaint, actor=request.user, **data)
-        return Response(ComplaintOutputSerializer(complaint).data)
+        return Response(ComplaintOutputSerializer(complaint, context={"request": request}).data)

@@ -10,3 +10,10 @@ class CollectionsConfig(AppConfig):
     label = "collections"
     verbose_name = "Collections"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Lending asks core which loans a collector may read; the answer is the cases'.
+        from riskdesk.collections.access import book_part_of
+        from riskdesk.core.access import book_part_rule_register
+
+        book_part_rule_register(book_part_of)

@@ -101,6 +101,7 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
             "page": page,
             "may_act": access.may_act_on_case(request.user, case),
             "may_reveal": roles.may_see_pii(request.user),
+            "reveal_url": reverse("collections_reveal", args=[case.pk]),
             "is_agency": roles.has_role(request.user, roles.AGENCY)
             and not roles.has_role(request.user, *roles.ALL_ROLES),
             "attempt_form": AttemptForm(),
@@ -133,16 +134,7 @@ def pii_reveal(request: HttpRequest, case_id: int) -> JsonResponse:
     is answered in the API's error shape, so the page's script can say why.
     """
     case = access.case_for(request.user, case_id)
-    field = request.POST.get("field", "")
-    reason = request.POST.get("reason", "").strip()[:200] or f"case #{case.pk}"
-    try:
-        value = core_access.pii_reveal(
-            borrower=case.borrower, field=field, reason=reason, actor=request.user, case=case
-        )
-    except DomainError as refusal:
-        body = {"code": refusal.code, "message": refusal.message, "fields": refusal.fields}
-        return JsonResponse({"error": body}, status=refusal.status)
-    return JsonResponse({"field": field, "value": value})
+    return core_access.pii_reveal_answer(request, borrower=case.borrower, default_reason=f"case #{case.pk}", case=case)
 
 
 @require_POST

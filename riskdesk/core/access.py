@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import wraps
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from riskdesk.core.audit import Actor, audit_record
 from riskdesk.core.errors import DomainError, NotFound
-from riskdesk.core.roles import PII_ROLES, has_role, require_role
+from riskdesk.core.roles import ADMIN, PII_ROLES, RISK_OFFICER, SUPERVISOR, has_role, require_role
 
 View = Callable[..., HttpResponse]
 
@@ -83,3 +84,60 @@ def pii_reveal(*, borrower: Any, field: str, reason: str, actor: Actor, case: An
             reason=reason,
         )
     return value
+
+
+def pii_reveal_answer(request: HttpRequest, *, borrower: Any, default_reason: str, case: Any = None) -> JsonResponse:
+    """The desk pages' reveal (POST field, reason): the value as JSON, or the refusal in the API's error shape.
+
+    The case page and the loan page both answer through here, so the page's script
+    (static/js/case.js) reads one shape; the reason defaults to the page the value was shown on.
+    """
+    field = request.POST.get("field", "")
+    reason = request.POST.get("reason", "").strip()[:200] or default_reason
+    try:
+        value = pii_reveal(borrower=borrower, field=field, reason=reason, actor=request.user, case=case)
+    except DomainError as refusal:
+        body = {"code": refusal.code, "message": refusal.message, "fields": refusal.fields}
+        return JsonResponse({"error": body}, status=refusal.status)
+    return JsonResponse({"field": field, "value": value})
+
+
+# -- which part of the book a role reads ----------------------------------------------------
+
+# Risk officers, supervisors and admins read the whole book; a collector only what their
+# assigned cases need (DESIGN.md: "a collector gets only cases assigned to them"), and no
+# other role anything of it.
+WHOLE_BOOK_ROLES = (ADMIN, SUPERVISOR, RISK_OFFICER)
+
+
+@dataclass(frozen=True)
+class BookPart:
+    """The borrowers and loans a user may read, as id subqueries (or lists) for `pk__in`."""
+
+    borrower_ids: Any
+    loan_ids: Any
+
+
+NOTHING = BookPart(borrower_ids=[], loan_ids=[])
+BookPartRule = Callable[[Any], BookPart]
+_book_part_rules: list[BookPartRule] = []  # at most one
+
+
+def book_part_rule_register(rule: BookPartRule) -> None:
+    """Let an app say which part of the book a user outside WHOLE_BOOK_ROLES reads.
+
+    Lending's pages and API ask book_part_visible_to; the answer for a collector is
+    collections' (their cases), and lending may not import collections (DESIGN.md
+    "Imports run one way"), so collections registers its rule at start-up
+    (CollectionsConfig.ready). There is one rule: registering replaces it.
+    """
+    _book_part_rules[:] = [rule]
+
+
+def book_part_visible_to(user: Any) -> BookPart | None:
+    """None when `user` reads the whole book; else the part they may read (nothing without a rule: fail closed)."""
+    if has_role(user, *WHOLE_BOOK_ROLES):
+        return None
+    if not _book_part_rules:
+        return NOTHING
+    return _book_part_rules[0](user)

@@ -3,7 +3,9 @@
 Each view validates its input, calls one service (writes) or selector (reads) and
 renders; the rules live in lending/services.py. Serializers check only the shape of
 the input (types, storage sizes, enumerations); amounts are Decimal with 2 places and
-the services refuse what the book does not allow (422).
+the services refuse what the book does not allow (422). Reads see the part of the book
+the caller may read (selectors.loans_visible_to and its siblings): a collector, only the
+borrowers, loans and credit lines of their cases; anything else is a 404.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from riskdesk.core.api import ErrorSerializer, RecordIdField, paginated_response
 from riskdesk.core.dates import business_today
 from riskdesk.core.money import annual_rate
 from riskdesk.core.permissions import HasRole, IsStaff
-from riskdesk.core.roles import ADMIN, ALL_ROLES, PII_ROLES, SUPERVISOR, may_see_pii, require_role
+from riskdesk.core.roles import ADMIN, ALL_ROLES, PII_ROLES, SUPERVISOR, require_role
 from riskdesk.lending import grace_preview, selectors, services
 from riskdesk.lending.models import (
     AutodebitFailure,
@@ -130,7 +132,7 @@ class ProductListCreateApi(APIView):
 
 
 class BorrowerOutputSerializer(serializers.ModelSerializer):
-    """A borrower; identity masked unless context["show_pii"] (riskdesk.core.roles.may_see_pii)."""
+    """A borrower, identity masked for every role: the full value is a reveal, audited (BorrowerRevealApi)."""
 
     class ContactPointSerializer(serializers.Serializer):
         id = serializers.IntegerField()
@@ -171,12 +173,10 @@ class BorrowerOutputSerializer(serializers.ModelSerializer):
         ]
 
     def get_pii_masked(self, borrower: Borrower) -> bool:
-        return not self.context.get("show_pii", False)
+        return True
 
     def to_representation(self, borrower: Borrower) -> dict[str, Any]:
         data = super().to_representation(borrower)
-        if self.context.get("show_pii", False):
-            return data
         data["name"] = masking.mask_name(data["name"])
         data["national_id"] = masking.mask_national_id(data["national_id"])
         for field, kind in (("email", "email"), ("address", "address"), ("bank_card", "card")):
@@ -192,9 +192,9 @@ class BorrowerOutputSerializer(serializers.ModelSerializer):
         return data
 
 
-def render_borrower(request: Request, borrower: Borrower) -> dict[str, Any]:
+def render_borrower(borrower: Borrower) -> dict[str, Any]:
     borrower = Borrower.objects.prefetch_related("contact_points", "emergency_contacts").get(pk=borrower.pk)
-    return BorrowerOutputSerializer(borrower, context={"show_pii": may_see_pii(request.user)}).data
+    return BorrowerOutputSerializer(borrower).data
 
 
 class BorrowerCreateApi(APIView):
@@ -246,7 +246,7 @@ class BorrowerCreateApi(APIView):
     def post(self, request: Request) -> Response:
         data = validated(self.InputSerializer, request.data)
         borrower = services.borrower_register(actor=request.user, **data)
-        return Response(render_borrower(request, borrower), status=status.HTTP_201_CREATED)
+        return Response(render_borrower(borrower), status=status.HTTP_201_CREATED)
 
 
 def card_number(value: str) -> str:
@@ -271,14 +271,14 @@ def luhn_valid(digits: str) -> bool:
 
 
 class BorrowerDetailApi(APIView):
-    """A borrower with contact points and emergency contacts; PII masked unless the role may see it."""
+    """A borrower with contact points and emergency contacts, masked; a PII role unmasks a value by a reveal."""
 
     permission_classes = [IsStaff]
 
     @extend_schema(operation_id="borrowers_retrieve", responses={200: BorrowerOutputSerializer, **errors(404)})
     def get(self, request: Request, borrower_id: int) -> Response:
-        borrower = get_object_or_404(Borrower, pk=borrower_id)
-        return Response(render_borrower(request, borrower))
+        borrower = get_object_or_404(selectors.borrowers_visible_to(request.user), pk=borrower_id)
+        return Response(render_borrower(borrower))
 
 
 class BorrowerRevealApi(APIView):
@@ -380,7 +380,8 @@ class CreditLineDetailApi(APIView):
 
     @extend_schema(operation_id="credit_lines_retrieve", responses={200: CreditLineOutputSerializer, **errors(404)})
     def get(self, request: Request, credit_line_id: int) -> Response:
-        return Response(render_credit_line(get_object_or_404(CreditLine, pk=credit_line_id)))
+        line = get_object_or_404(selectors.credit_lines_visible_to(request.user), pk=credit_line_id)
+        return Response(render_credit_line(line))
 
 
 # -- loans -----------------------------------------------------------------------------------
@@ -500,7 +501,7 @@ def render_loan(loan: Loan) -> dict[str, Any]:
 
 
 class LoanListCreateApi(APIView):
-    """List loans (every staff role; filter by status, bucket, borrower) or draw one (admin)."""
+    """List the loans the caller may read (filter by status, bucket, borrower) or draw one (admin)."""
 
     permission_classes = [HasRole(ADMIN, read=ALL_ROLES)]
     pagination_class = PageNumberPagination
@@ -526,7 +527,7 @@ class LoanListCreateApi(APIView):
     def get(self, request: Request) -> Response:
         filters = validated(self.FilterSerializer, request.query_params)
         lookups = {("borrower_id" if k == "borrower" else k): v for k, v in filters.items()}
-        loans = selectors.loan_list(**lookups)
+        loans = selectors.loan_list(visible_to=request.user, **lookups)
         return paginated_response(request=request, view=self, queryset=loans, serializer_class=LoanListOutputSerializer)
 
     @extend_schema(
@@ -547,7 +548,7 @@ class LoanDetailApi(APIView):
 
     @extend_schema(operation_id="loans_retrieve", responses={200: LoanOutputSerializer, **errors(404)})
     def get(self, request: Request, loan_id: int) -> Response:
-        return Response(render_loan(get_object_or_404(Loan, pk=loan_id)))
+        return Response(render_loan(get_object_or_404(selectors.loans_visible_to(request.user), pk=loan_id)))
 
 
 class PayoffQuoteApi(APIView):
@@ -572,7 +573,7 @@ class PayoffQuoteApi(APIView):
         responses={200: OutputSerializer, **errors(400, 404, 422)},
     )
     def get(self, request: Request, loan_id: int) -> Response:
-        loan = get_object_or_404(Loan, pk=loan_id)
+        loan = get_object_or_404(selectors.loans_visible_to(request.user), pk=loan_id)
         filters = validated(self.FilterSerializer, request.query_params)
         on: date = filters.get("on") or business_today()
         return Response(self.OutputSerializer(selectors.payoff_quote(loan, on)).data)
@@ -640,7 +641,7 @@ class LoanPaymentListCreateApi(APIView):
         operation_id="loans_payments_list", responses={200: PaymentOutputSerializer(many=True), **errors(404)}
     )
     def get(self, request: Request, loan_id: int) -> Response:
-        loan = get_object_or_404(Loan, pk=loan_id)
+        loan = get_object_or_404(selectors.loans_visible_to(request.user), pk=loan_id)
         payments = loan.payments.prefetch_related("allocations").order_by("value_date", "id")
         return paginated_response(
             request=request, view=self, queryset=payments, serializer_class=PaymentOutputSerializer

@@ -7,13 +7,16 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Q, QuerySet
 
+from riskdesk.core.access import book_part_visible_to
 from riskdesk.core.dates import business_today
 from riskdesk.core.jobs import last_done
 from riskdesk.core.money import ZERO
 from riskdesk.lending import engine, schedule
 from riskdesk.lending.models import (
+    Borrower,
     Bucket,
     CreditLine,
     GracePolicy,
@@ -240,11 +243,38 @@ def payoff_quote(loan: Loan, on: date) -> dict[str, Decimal | date]:
     return {"on": on, **loan_ledger(loan).payoff_quote(on)}
 
 
+# -- what a user may read of the book (riskdesk.core.access.book_part_visible_to) ---------
+# Every read of a borrower, credit line or loan by a user goes through these: a collector
+# reads the borrowers and loans of their cases and those loans' credit lines; what they may
+# not read is a 404, as another collector's case is.
+
+
+def loans_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Loan]:
+    part = book_part_visible_to(user)
+    return Loan.objects.all() if part is None else Loan.objects.filter(pk__in=part.loan_ids)
+
+
+def borrowers_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Borrower]:
+    part = book_part_visible_to(user)
+    return Borrower.objects.all() if part is None else Borrower.objects.filter(pk__in=part.borrower_ids)
+
+
+def credit_lines_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[CreditLine]:
+    part = book_part_visible_to(user)
+    if part is None:
+        return CreditLine.objects.all()
+    return CreditLine.objects.filter(pk__in=Loan.objects.filter(pk__in=part.loan_ids).values("credit_line_id"))
+
+
 def loan_list(
-    *, status: str | None = None, bucket: str | None = None, borrower_id: int | None = None
+    *,
+    visible_to: AbstractBaseUser | AnonymousUser,
+    status: str | None = None,
+    bucket: str | None = None,
+    borrower_id: int | None = None,
 ) -> QuerySet[Loan]:
-    """Loans, newest first, filtered by status, bucket and borrower."""
-    loans = Loan.objects.order_by("-id")
+    """The loans `visible_to` may read, newest first, filtered by status, bucket and borrower."""
+    loans = loans_visible_to(visible_to).order_by("-id")
     if status:
         loans = loans.filter(status=status)
     if bucket:

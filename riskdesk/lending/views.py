@@ -5,13 +5,14 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
 
-from riskdesk.core import roles
+from riskdesk.core import access, roles
 from riskdesk.core.access import role_required
 from riskdesk.core.dates import business_today
 from riskdesk.core.errors import DomainError
@@ -29,6 +30,7 @@ def loan_search(request: HttpRequest) -> HttpResponse:
     form = LoanSearchForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
     loans = web_selectors.loan_search(
+        visible_to=request.user,
         query=filters.get("q", ""),
         status=filters.get("status", ""),
         bucket=filters.get("bucket", ""),
@@ -44,7 +46,7 @@ def loan_search(request: HttpRequest) -> HttpResponse:
 @role_required(*roles.ALL_ROLES)
 def loan_detail(request: HttpRequest, loan_id: int) -> HttpResponse:
     try:
-        loan = web_selectors.loan_for_page(loan_id)
+        loan = web_selectors.loan_for_page(loan_id, visible_to=request.user)
     except Loan.DoesNotExist:
         raise Http404 from None
     quote_form = PayoffQuoteForm(request.GET if "quote_on" in request.GET else {"quote_on": business_today()})
@@ -62,8 +64,21 @@ def loan_detail(request: HttpRequest, loan_id: int) -> HttpResponse:
             "quote_form": quote_form,
             "quote": quote,
             "quote_error": quote_error,
+            "may_reveal": roles.may_see_pii(request.user),
+            "reveal_url": reverse("loan_reveal", args=[loan.pk]),
         },
     )
+
+
+@require_POST
+@role_required(*roles.ALL_ROLES)
+def pii_reveal(request: HttpRequest, loan_id: int) -> JsonResponse:
+    """The loan page's reveal of one of its borrower's values: the case page's rule, answer and audit row."""
+    try:
+        loan = web_selectors.loan_for_page(loan_id, visible_to=request.user)
+    except Loan.DoesNotExist:
+        raise Http404 from None
+    return access.pii_reveal_answer(request, borrower=loan.borrower, default_reason=f"loan #{loan.pk}")
 
 
 # The preview's measures in the order the page lists them, each with its one-line definition.

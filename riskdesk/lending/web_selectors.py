@@ -7,13 +7,16 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Prefetch, Q, QuerySet
 
+from riskdesk.core import masking
 from riskdesk.core.dates import business_today
 from riskdesk.core.models import JobRun
 from riskdesk.lending import selectors
 from riskdesk.lending.models import (
     Allocation,
+    Borrower,
     Bucket,
     CreditLine,
     CreditLineEvent,
@@ -28,18 +31,20 @@ DELINQUENCY_STATES = ("current", "in_grace", "overdue")
 
 def loan_search(
     *,
+    visible_to: AbstractBaseUser | AnonymousUser,
     query: str = "",
     status: str = "",
     bucket: str = "",
     product: Product | None = None,
     delinquency: str = "",
 ) -> QuerySet[Loan]:
-    """Loans matching a loan id or a borrower's exact national ID, and the filters.
+    """The loans `visible_to` may read matching a loan id or a borrower's exact national ID, and the filters.
 
     A query of digits short enough to be a loan id matches that id *or* a national ID
     equal to it; national IDs are compared exactly (an index lookup, never LIKE).
     """
-    loans = selectors.loan_list(status=status or None, bucket=bucket or None).select_related("borrower", "product")
+    loans = selectors.loan_list(visible_to=visible_to, status=status or None, bucket=bucket or None)
+    loans = loans.select_related("borrower", "product")
     query = query.strip()
     if query:
         match = Q(borrower__national_id=query)
@@ -91,10 +96,13 @@ class LoanPage:
     credit_line: CreditLine
     credit_line_available: Decimal
     credit_line_events: list[CreditLineEvent]
+    borrower: dict[str, str]  # the borrower's identity masked, for every role: unmasking is a reveal, audited
 
 
-def loan_for_page(loan_id: int) -> Loan:
-    return Loan.objects.select_related("borrower", "product", "credit_line").get(pk=loan_id)
+def loan_for_page(loan_id: int, *, visible_to: AbstractBaseUser | AnonymousUser) -> Loan:
+    """The loan if `visible_to` may read it; Loan.DoesNotExist otherwise."""
+    loans = selectors.loans_visible_to(visible_to)
+    return loans.select_related("borrower", "product", "credit_line").get(pk=loan_id)
 
 
 def loan_page(loan: Loan) -> LoanPage:
@@ -124,7 +132,18 @@ def loan_page(loan: Loan) -> LoanPage:
         credit_line=line,
         credit_line_available=selectors.credit_line_available(line),
         credit_line_events=list(line.events.select_related("loan").order_by("on", "id")),
+        borrower=masked_identity(loan.borrower),
     )
+
+
+def masked_identity(borrower: Borrower) -> dict[str, str]:
+    """The borrower's name, national ID, address and card, each masked (empty stays empty)."""
+    return {
+        "name": masking.mask("name", borrower.name),
+        "national_id": masking.mask("national_id", borrower.national_id),
+        "address": masking.mask("address", borrower.address),
+        "bank_card": masking.mask("card", borrower.bank_card),
+    }
 
 
 def recent_job_runs(days: int = 14) -> list[tuple[date, list[JobRun]]]:

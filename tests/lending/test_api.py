@@ -77,7 +77,9 @@ def assert_error(response: Response, status: int, code: str, fields: list[str] |
 
 def test_a_token_from_username_and_password_authenticates_later_requests(users: dict[str, User], bullet: Loan) -> None:
     client = APIClient()
-    response = client.post(f"{API}/auth/token/", {"username": "collector", "password": "pw-collector"}, format="json")
+    response = client.post(
+        f"{API}/auth/token/", {"username": "risk_officer", "password": "pw-risk_officer"}, format="json"
+    )
     assert response.status_code == 200
     token = response.json()["token"]
 
@@ -202,27 +204,29 @@ BORROWER = {
 }
 
 
-def test_an_admin_registers_a_borrower_and_sees_the_identity(client_as: Client) -> None:
+def test_an_admin_registers_a_borrower_and_sees_the_identity_masked(client_as: Client) -> None:
+    """Unmasking is a reveal, audited (BorrowerRevealApi): the registration's answer is masked too."""
     response = client_as("admin").post(f"{API}/borrowers/", BORROWER, format="json")
 
     assert response.status_code == 201
     body = response.json()
-    assert body["name"] == "李四"
-    assert body["national_id"] == "310101198502023456"
-    assert body["pii_masked"] is False
+    assert body["name"] == "李**"
+    assert body["national_id"] == "310*************56"
+    assert body["pii_masked"] is True
     points = [(p["kind"], p["value"], p["label"], p["verification"], p["status"]) for p in body["contact_points"]]
     assert points == [
-        ("phone", "13912345678", "mobile", "unverified", "active"),
-        ("phone", "02112345678", "home", "unverified", "active"),
-        ("email", "lisi@example.com", "email", "unverified", "active"),
+        ("phone", "139****5678", "mobile", "unverified", "active"),
+        ("phone", "021****5678", "home", "unverified", "active"),
+        ("email", "l***@example.com", "email", "unverified", "active"),
         ("app", f"app:{body['id']}", "app", "unverified", "active"),
     ]
     assert all(isinstance(p["id"], int) for p in body["contact_points"])
-    assert body["emergency_contacts"][0]["phone"] == "13700001111"
+    assert body["emergency_contacts"][0]["phone"] == "137****1111"
+    assert Borrower.objects.get(pk=body["id"]).national_id == "310101198502023456"
 
 
-def test_a_collector_sees_the_borrower_masked(client_as: Client, borrower: Borrower) -> None:
-    body = client_as("collector").get(f"{API}/borrowers/{borrower.pk}/").json()
+def test_a_risk_officer_sees_the_borrower_masked(client_as: Client, borrower: Borrower) -> None:
+    body = client_as("risk_officer").get(f"{API}/borrowers/{borrower.pk}/").json()
 
     assert body["pii_masked"] is True
     assert body["name"] == "张**"
@@ -234,14 +238,14 @@ def test_a_collector_sees_the_borrower_masked(client_as: Client, borrower: Borro
     assert "13800138000" not in str(body) and "110101199001011234" not in str(body)
 
 
-def test_a_supervisor_sees_the_identity_and_a_risk_officer_does_not(client_as: Client, borrower: Borrower) -> None:
-    assert client_as("collections_supervisor").get(f"{API}/borrowers/{borrower.pk}/").json()["name"] == "张三"
+def test_a_supervisor_sees_the_identity_masked_too(client_as: Client, borrower: Borrower) -> None:
+    assert client_as("collections_supervisor").get(f"{API}/borrowers/{borrower.pk}/").json()["name"] == "张**"
     assert client_as("risk_officer").get(f"{API}/borrowers/{borrower.pk}/").json()["name"] == "张**"
 
 
-def test_emergency_contact_phones_are_masked_for_a_collector(client_as: Client) -> None:
+def test_emergency_contact_phones_are_masked_for_a_risk_officer(client_as: Client) -> None:
     borrower_id = client_as("admin").post(f"{API}/borrowers/", BORROWER, format="json").json()["id"]
-    contact = client_as("collector").get(f"{API}/borrowers/{borrower_id}/").json()["emergency_contacts"][0]
+    contact = client_as("risk_officer").get(f"{API}/borrowers/{borrower_id}/").json()["emergency_contacts"][0]
     assert contact["phone"] == "137****1111"
     assert contact["name"] == "王**"
     assert contact["relationship"] == "sibling"
@@ -309,7 +313,7 @@ def test_an_admin_opens_a_credit_line(client_as: Client, borrower: Borrower) -> 
 def test_a_limit_change_shows_its_amounts_and_reason(client_as: Client, credit_line: CreditLine) -> None:
     services.credit_line_change_limit(credit_line=credit_line, limit=Decimal("70000.00"), reason="risk_band_downgrade")
 
-    body = client_as("collector").get(f"{API}/credit-lines/{credit_line.pk}/").json()
+    body = client_as("risk_officer").get(f"{API}/credit-lines/{credit_line.pk}/").json()
 
     assert body["limit"] == "70000.00"
     assert body["freeze_reasons"][-1] == {
@@ -323,7 +327,7 @@ def test_a_limit_change_shows_its_amounts_and_reason(client_as: Client, credit_l
 
 
 def test_a_credit_line_shows_what_is_drawn(client_as: Client, credit_line: CreditLine, bullet: Loan) -> None:
-    body = client_as("collector").get(f"{API}/credit-lines/{credit_line.pk}/").json()
+    body = client_as("risk_officer").get(f"{API}/credit-lines/{credit_line.pk}/").json()
     assert (body["limit"], body["available"]) == ("100000.00", "90000.00")
 
 
@@ -373,7 +377,7 @@ def test_a_frozen_line_says_why_and_refuses_a_drawdown(
     assert_error(response, 422, "credit_line_frozen", ["credit_line"])
     assert response.json()["error"]["message"] == message
     assert counts() == before
-    line = client_as("collector").get(f"{API}/credit-lines/{credit_line.pk}/").json()
+    line = client_as("risk_officer").get(f"{API}/credit-lines/{credit_line.pk}/").json()
     assert (line["status"], line["available"], line["frozen_message"]) == ("frozen", "0.00", message)
 
 
@@ -483,7 +487,7 @@ def test_loans_are_listed_by_status_bucket_and_borrower(
     first = make_loan(principal="1000.00", term=3, method="equal_principal", disbursed_on=date(2026, 11, 1))
     second = make_loan(principal="2000.00", term=3, method="equal_principal", disbursed_on=date(2026, 11, 2))
     Loan.objects.filter(pk=first.pk).update(status="paid_off")
-    client = client_as("collector")
+    client = client_as("risk_officer")
 
     everything = client.get(f"{API}/loans/").json()
     assert everything["count"] == 2
@@ -500,7 +504,7 @@ def test_loans_are_listed_by_status_bucket_and_borrower(
 
 
 def test_a_payoff_quote_carries_interest_to_the_day(client_as: Client, bullet: Loan) -> None:
-    response = client_as("collector").get(f"{API}/loans/{bullet.pk}/payoff-quote/")
+    response = client_as("risk_officer").get(f"{API}/loans/{bullet.pk}/payoff-quote/")
 
     assert response.status_code == 200
     # 22 days of 10,000.00 at 0.045 %: 99.00.
@@ -512,12 +516,12 @@ def test_a_payoff_quote_carries_interest_to_the_day(client_as: Client, bullet: L
         "penalty": "0.00",
         "overdue": "0.00",
     }
-    on_tenth = client_as("collector").get(f"{API}/loans/{bullet.pk}/payoff-quote/?on=2026-11-10").json()
+    on_tenth = client_as("risk_officer").get(f"{API}/loans/{bullet.pk}/payoff-quote/?on=2026-11-10").json()
     assert (on_tenth["on"], on_tenth["total"]) == ("2026-11-10", "10040.50")
 
 
 def test_a_payoff_quote_needs_a_date_on_or_after_disbursement(client_as: Client, bullet: Loan) -> None:
-    client = client_as("collector")
+    client = client_as("risk_officer")
     assert_error(client.get(f"{API}/loans/{bullet.pk}/payoff-quote/?on=2026-10-31"), 422, "date_before_disbursement")
     assert_error(client.get(f"{API}/loans/{bullet.pk}/payoff-quote/?on=2026-13-01"), 400, "invalid", ["on"])
     assert_error(client.get(f"{API}/loans/424242/payoff-quote/"), 404, "not_found")
@@ -542,7 +546,7 @@ def test_a_supervisor_posts_a_payment_and_sees_its_allocation(client_as: Client,
     }
     # Nothing is due yet: the money pays the next installment, interest before principal.
     assert body["allocation"] == [{"seq": 1, "penalty": "0.00", "interest": "100.00", "principal": "0.00"}]
-    listing = client_as("collector").get(f"{API}/loans/{bullet.pk}/payments/").json()
+    listing = client_as("risk_officer").get(f"{API}/loans/{bullet.pk}/payments/").json()
     assert [p["id"] for p in listing["results"]] == [body["id"]]
 
 

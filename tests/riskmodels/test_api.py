@@ -303,7 +303,7 @@ def test_the_loan_endpoint_carries_pd_score_and_reasons_in_words(
         risk_band="D", risk_pd=Decimal("0.183400"), risk_score=Decimal("548.20"), risk_reasons="dpd,utilisation"
     )
 
-    body = api_for(users["collector"]).get(f"/api/v1/loans/{loan.pk}/").json()
+    body = api_for(users["risk_officer"]).get(f"/api/v1/loans/{loan.pk}/").json()
 
     assert (body["risk_band"], body["risk_pd"], body["risk_score"]) == ("D", "0.183400", "548.20")
     assert body["risk_reasons"] == [
@@ -318,13 +318,13 @@ def test_reasons_speak_the_callers_language(users: dict[str, User], make_loan: C
 
     # The request activates Chinese for the thread; override puts the previous language back after it.
     with translation.override("en"):
-        body = api_for(users["collector"]).get(f"/api/v1/loans/{loan.pk}/", HTTP_ACCEPT_LANGUAGE="zh-hans").json()
+        body = api_for(users["risk_officer"]).get(f"/api/v1/loans/{loan.pk}/", HTTP_ACCEPT_LANGUAGE="zh-hans").json()
 
     assert body["risk_reasons"] == [{"code": "dpd", "label": "当前逾期天数"}]
 
 
 def test_an_unscored_loan_has_no_reasons(users: dict[str, User], make_loan: Callable[..., Loan]) -> None:
-    body = api_for(users["collector"]).get(f"/api/v1/loans/{make_loan().pk}/").json()
+    body = api_for(users["risk_officer"]).get(f"/api/v1/loans/{make_loan().pk}/").json()
 
     assert (body["risk_band"], body["risk_pd"], body["risk_score"], body["risk_reasons"]) == ("", None, None, [])
 

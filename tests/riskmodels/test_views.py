@@ -34,6 +34,7 @@ from riskdesk.riskmodels.models import (
     ModelVersion,
     ScoreDistribution,
 )
+from tests.collections.test_api_permissions import open_case
 from tests.conftest import client_for
 from tests.riskmodels.test_services import version_made
 
@@ -211,6 +212,7 @@ def test_a_version_without_recorded_horizons_states_the_features_ones(users: dic
 def test_the_risk_styles_live_in_the_desks_stylesheet_which_every_page_loads(
     users: dict[str, User], scored_loan: Loan
 ) -> None:
+    open_case(scored_loan.borrower, scored_loan, assigned_to=users["collector"])  # a collector reads their cases' loans
     html = client_for(users["collector"]).get(f"/loans/{scored_loan.pk}/").content.decode()
     stylesheet = Path(finders.find("css/desk.css")).read_text()
 
@@ -402,6 +404,7 @@ def li_of(html: str, words: str) -> str:
 
 
 def test_the_loan_page_shows_band_pd_score_and_reasons_in_words(users: dict[str, User], scored_loan: Loan) -> None:
+    open_case(scored_loan.borrower, scored_loan, assigned_to=users["collector"])  # a collector reads their cases' loans
     html = client_for(users["collector"]).get(f"/loans/{scored_loan.pk}/").content.decode()
 
     assert "band D" in html
@@ -430,6 +433,7 @@ def test_the_loan_page_reads_reasons_as_of_tonight_not_the_kept_month_end(
         idempotency_key="paid-after-month-end",
     )
 
+    open_case(scored_loan.borrower, scored_loan, assigned_to=users["collector"])  # a collector reads their cases' loans
     html = client_for(users["collector"]).get(f"/loans/{scored_loan.pk}/").content.decode()
 
     # 12 days is in the best bin: it costs no points now

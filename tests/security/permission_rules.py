@@ -11,7 +11,8 @@ pass the route's permission check; every other principal is refused:
 
 "Allowed" means the permission check lets the request through: the answer is anything
 but 401/403 or a redirect to a login page (an empty POST is a 400, an unseen case a 404).
-Object-level rules (which case, which loan) are test_object_access.py's.
+Object-level rules (which case, which loan; a collector reads the loans of their own cases
+only) are test_object_access.py's.
 """
 
 from __future__ import annotations
@@ -128,6 +129,8 @@ WEB_RULES: Rules = {
     ("loan_search", "POST"): STAFF,
     ("loan_detail", "GET"): STAFF,
     ("loan_detail", "POST"): STAFF,
+    # The loan page's reveal: the case page's rule (a collector's own case's loan is a 403 here).
+    ("loan_reveal", "POST"): PII,
     ("operations", "GET"): BOOK_READERS,
     ("operations", "POST"): BOOK_READERS,
     ("close_day", "POST"): ADMIN_ONLY,

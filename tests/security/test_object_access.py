@@ -1,5 +1,6 @@
-"""Object-level access: a collector reaches only the cases assigned to them, an agency user only
-the cases placed with their agency, and nothing else of the book.
+"""Object-level access: a collector reaches only the cases assigned to them (and the borrowers,
+credit lines and loans of those cases), an agency user only the cases placed with their agency,
+and nothing else of the book.
 
 Another's case is a 404 on every object route, web and API, so a case's existence is not
 disclosed; the answer to a case that does not exist at all is the same.
@@ -8,6 +9,8 @@ disclosed; the answer to a case that does not exist at all is the same.
 from __future__ import annotations
 
 import json
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -260,3 +263,101 @@ def test_a_signed_in_user_without_a_role_sees_no_loan_page(db: None, book: dict[
     assert client.get(f"/loans/{book['loan'].pk}/").status_code == 403
     assert client.get(f"/collections/cases/{book['mine'].pk}/").status_code == 404
     assert client.get(f"{API}/cases/").status_code == 403
+
+
+# -- the book behind the cases: a collector reads only what their cases need ------------------------
+
+
+@pytest.fixture
+def their_loan(book: dict[str, Any], product: Any) -> Loan:
+    """A loan of the other collector's case's borrower."""
+    theirs: Case = book["theirs"]
+    line = services.credit_line_open(borrower=theirs.borrower, limit=Decimal("50000.00"))
+    loan = services.loan_originate(
+        credit_line=line,
+        product=product,
+        principal=Decimal("3000.00"),
+        term=3,
+        method="equal_installment",
+        disbursed_on=date(2026, 1, 31),
+    )
+    theirs.loans.add(loan)
+    return loan
+
+
+# Every read of a borrower, credit line or loan, API and web, by the loan it concerns.
+BOOK_READS = [
+    lambda loan: f"{API}/borrowers/{loan.borrower_id}/",
+    lambda loan: f"{API}/credit-lines/{loan.credit_line_id}/",
+    lambda loan: f"{API}/loans/{loan.pk}/",
+    lambda loan: f"{API}/loans/{loan.pk}/payoff-quote/?on=2026-03-01",
+    lambda loan: f"{API}/loans/{loan.pk}/payments/",
+    lambda loan: reverse("loan_detail", args=[loan.pk]),
+]
+BOOK_READ_IDS = ["api borrower", "api credit line", "api loan", "api payoff quote", "api payments", "loan page"]
+
+
+@pytest.mark.parametrize("url_of", BOOK_READS, ids=BOOK_READ_IDS)
+def test_a_collector_reads_their_cases_borrower_line_and_loan(
+    users: dict[str, User], book: dict[str, Any], url_of: Any
+) -> None:
+    response = signed_in(users[roles.COLLECTOR]).get(url_of(book["loan"]))
+
+    assert response.status_code == 200, response.content[:300]
+
+
+@pytest.mark.parametrize("url_of", BOOK_READS, ids=BOOK_READ_IDS)
+def test_another_collectors_borrower_line_and_loan_are_a_404_to_a_collector(
+    users: dict[str, User], book: dict[str, Any], their_loan: Loan, url_of: Any
+) -> None:
+    """A collector browsed the whole book, masked, through these (fixed)."""
+    client = signed_in(users[roles.COLLECTOR])
+
+    hidden = client.get(url_of(their_loan))
+
+    assert hidden.status_code == 404, hidden.content[:300]
+    if url_of(their_loan).startswith(API):
+        assert hidden.json()["error"]["code"] == "not_found"
+
+
+@pytest.mark.parametrize("role", [roles.RISK_OFFICER, roles.SUPERVISOR, roles.ADMIN])
+@pytest.mark.parametrize("url_of", BOOK_READS, ids=BOOK_READ_IDS)
+def test_the_roles_that_read_the_whole_book_still_do(
+    users: dict[str, User], their_loan: Loan, role: str, url_of: Any
+) -> None:
+    response = signed_in(users[role]).get(url_of(their_loan))
+
+    assert response.status_code == 200, response.content[:300]
+
+
+def test_a_collector_lists_and_finds_only_their_cases_loans(
+    users: dict[str, User], book: dict[str, Any], their_loan: Loan
+) -> None:
+    client = signed_in(users[roles.COLLECTOR])
+    mine: Loan = book["loan"]
+
+    listed = [row["id"] for row in client.get(f"{API}/loans/").json()["results"]]
+    by_borrower = client.get(f"{API}/loans/?borrower={their_loan.borrower_id}").json()["results"]
+    search = client.get(reverse("loan_search")).content.decode()
+    by_national_id = client.get(reverse("loan_search"), {"q": "110101198803033456"}).content.decode()
+
+    assert listed == [mine.pk]
+    assert by_borrower == []
+    assert reverse("loan_detail", args=[mine.pk]) in search
+    assert reverse("loan_detail", args=[their_loan.pk]) not in search
+    assert reverse("loan_detail", args=[their_loan.pk]) not in by_national_id
+
+
+def test_a_risk_officer_lists_the_whole_book(users: dict[str, User], book: dict[str, Any], their_loan: Loan) -> None:
+    listed = [row["id"] for row in signed_in(users[roles.RISK_OFFICER]).get(f"{API}/loans/").json()["results"]]
+
+    assert listed == [their_loan.pk, book["loan"].pk]
+
+
+def test_a_collector_reveal_on_another_collectors_loan_is_a_404_and_writes_nothing(
+    users: dict[str, User], their_loan: Loan
+) -> None:
+    response = signed_in(users[roles.COLLECTOR]).post(reverse("loan_reveal", args=[their_loan.pk]), {"field": "name"})
+
+    assert response.status_code == 404
+    assert not AuditLog.objects.filter(action="pii.reveal").exists()
