@@ -228,16 +228,30 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.5, "interval_max": 0.5}
 CELERY_TIMEZONE = TIME_ZONE
-# The one place the nightly schedule is declared: 01:00 lender time closes yesterday.
+# The one place the nightly schedule is declared. 01:00 lender time closes yesterday, and
+# the night is asked again every 15 minutes until 06:45: a closed day is a no-op, a night
+# running in a live worker answers at once (riskdesk.tasks.close_day), so a tick beat could
+# not send while Redis was down, or a worker killed mid-night, costs 15 minutes - not the
+# day, nor the visibility timeout. A tick no worker took within its 15 minutes is dropped.
 CELERY_BEAT_SCHEDULE = {
-    "close-day": {"task": "riskdesk.tasks.close_day", "schedule": crontab(hour=1, minute=0)},
+    "close-day": {
+        "task": "riskdesk.tasks.close_day",
+        "schedule": crontab(hour="1-6", minute="*/15"),
+        "options": {"expires": 15 * 60},
+    },
     # Reminders go out inside each borrower's contact window, so the dispatcher runs all day.
+    # It reads the due reminders from the database: a tick lost (Redis down) is the next one's work.
     "dispatch-reminders": {
         "task": "riskdesk.collections.tasks.dispatch_reminders",
         "schedule": crontab(minute="*/5"),
+        "options": {"expires": 5 * 60},
     },
     # Tasks the desk asked for while the broker was down (the task outbox, core/outbox.py).
-    "relay-pending-tasks": {"task": "riskdesk.tasks.relay_pending_tasks", "schedule": crontab(minute="*")},
+    "relay-pending-tasks": {
+        "task": "riskdesk.tasks.relay_pending_tasks",
+        "schedule": crontab(minute="*"),
+        "options": {"expires": 60},
+    },
 }
 # Channel adapters (dotted paths) over the defaults, which write the outbox table;
 # a JSON object in the environment swaps in real gateways.

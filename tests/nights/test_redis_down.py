@@ -6,16 +6,17 @@ from collections.abc import Callable
 from datetime import date
 
 import pytest
+from celery.beat import Scheduler, SchedulingError
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import connection
 from django.db.models import Count
 from rest_framework.test import APIClient
 
+from riskdesk.celery import app
 from riskdesk.collections.models import OutboxMessage, Reminder
-from riskdesk.collections.tasks import dispatch_reminders
 from riskdesk.core.models import PendingTask
-from riskdesk.core.outbox import relay_pending, task_enqueue
+from riskdesk.core.outbox import relay_pending
 from riskdesk.lending.models import Loan
 from tests.collections.test_dispatch import MORNING, every_pair
 from tests.conftest import TODAY, client_for
@@ -71,36 +72,40 @@ def test_with_redis_down_the_desk_answers_and_close_day_waits_in_the_outbox(
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_reminders_due_while_redis_was_down_go_out_once_when_it_is_back(
+def test_a_reminder_tick_beat_could_not_send_is_caught_up_by_the_next_and_each_reminder_goes_once(
     private_redis: stack.PrivateRedis, make_loan: Callable[..., Loan]
 ) -> None:
     loan = make_loan(principal="3000.00", term=3, disbursed_on=date(2026, 10, 26))
     reminders = every_pair(loan)
+    scheduler = Scheduler(app=app, lazy=False)
+    tick = scheduler.schedule["dispatch-reminders"]
+    # Beat's own entry, sent as beat sends it; only its clock is pinned inside the contact windows.
+    tick.kwargs = {"now": MORNING.isoformat()}
     private_redis.stop()
 
-    # Three dispatch ticks asked for while Redis is down: each waits in the outbox.
-    ticks = [task_enqueue(dispatch_reminders, now=MORNING.isoformat()) for _ in range(3)]
-    assert [t.queued for t in ticks] == [False, False, False]
-    assert OutboxMessage.objects.count() == 0
+    # Beat's ticks while Redis is down fail at once: beat sends straight to the broker, not via the outbox.
+    for _ in range(2):
+        with pytest.raises(SchedulingError, match="Couldn't apply scheduled task dispatch-reminders"):
+            scheduler.apply_async(tick, advance=False)
+    assert (PendingTask.objects.count(), OutboxMessage.objects.count()) == (0, 0)
 
-    # Redis back: a worker comes up, relays the three ticks on ready, and runs them all.
+    # Redis back: the next tick sends every reminder due since (they are read from the database), a later one none.
     private_redis.start()
     db = connection.settings_dict
-    url = stack.Postgres(db).url(db["NAME"])
     worker = stack.start_worker(
-        database_url=url,
+        database_url=stack.Postgres(db).url(db["NAME"]),
         redis_url=private_redis.url,
         name="redis-back",
         env={"BUSINESS_DATE_OVERRIDE": TODAY.isoformat()},
     )
     try:
-        stack.wait_until(
-            lambda: PendingTask.objects.filter(published_at=None).count() == 0 and private_redis.queued() == 0,
-            timeout=60,
-            what="the relayed ticks to be consumed",
-        )
+        scheduler.apply_async(tick, advance=False)
         stack.wait_until(
             lambda: Reminder.objects.filter(status="sent").count() == len(reminders), timeout=60, what="the sends"
+        )
+        scheduler.apply_async(tick, advance=False)
+        stack.wait_until(
+            lambda: private_redis.queued() == 0 and private_redis.unacked() == 0, timeout=60, what="the later tick"
         )
     finally:
         stack.stop(worker)
