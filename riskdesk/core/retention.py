@@ -9,6 +9,9 @@ it (and on Postgres the audit log's trigger refuses a delete under the minimum a
 Core purges the audit log; apps register the purges of their own records (`Purge`) in a
 module named `retention`, which `purges()` discovers the way the admin finds `admin`
 modules, so core knows no app above it (DESIGN.md: core <- lending <- collections ...).
+The audit log's period runs from the end of the business relationship a row concerns, not
+from the row's date: an app holds the rows about its records while that relationship lasts
+(`register_audit_hold`), and the purge takes only old rows no hold keeps.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.module_loading import autodiscover_modules
 
@@ -53,6 +56,9 @@ LEGAL_MINIMUM_DAYS: dict[str, int] = {
 AUDIT_LOG_TRIGGER_MINIMUM_DAYS = 1827
 # A century: a period longer than that is a typing error, and date arithmetic stays in range.
 MAX_KEEP_DAYS = 36_500
+# The default versions start here (migration 0004); a version before them would rewrite
+# nothing and its date arithmetic (the day before 0001-01-01) overflows.
+EARLIEST_EFFECTIVE_FROM = date(2000, 1, 1)
 
 # Kinds in the order the purge runs: a recording's reference goes before its attempt.
 PURGE_ORDER = (Kind.RECORDING_REFERENCES, Kind.CONTACT_ATTEMPTS, Kind.AUDIT_LOG)
@@ -60,6 +66,12 @@ PURGE_ORDER = (Kind.RECORDING_REFERENCES, Kind.CONTACT_ATTEMPTS, Kind.AUDIT_LOG)
 
 class BelowLegalMinimum(DomainError):
     """A period shorter than the law allows: bad input, named on its field."""
+
+    status = 400
+
+
+class DateOutOfRange(DomainError):
+    """An effective date outside the years a version may start in: bad input, on its field."""
 
     status = 400
 
@@ -119,6 +131,13 @@ def retention_policy_create(
     under an older version is rewritten; a version is history once saved.
     """
     retention_policy_check(kind=kind, keep_days=keep_days)
+    latest = business_today() + timedelta(days=MAX_KEEP_DAYS)
+    if not EARLIEST_EFFECTIVE_FROM <= effective_from <= latest:
+        raise DateOutOfRange(
+            "date_out_of_range",
+            f"A retention period's effective date must be between {EARLIEST_EFFECTIVE_FROM} and {latest}.",
+            field="effective_from",
+        )
     closed = last_closed_day()
     if closed is not None and effective_from <= closed:
         raise DomainError(
@@ -230,13 +249,46 @@ def retention_preview(*, kind: str, keep_days: int, day: date | None = None) -> 
 
 # -- the audit log's purge ---------------------------------------------------------------
 
+# SQL of the (entity_type, entity_id) pairs whose audit rows an app still needs at a cutoff:
+# the rows about a borrower whose business relationship has not been over for the period.
+AuditHold = Callable[[datetime], tuple[str, list[Any]]]
+
+_AUDIT_HOLDS: dict[str, AuditHold] = {}
+
+
+def register_audit_hold(name: str, hold: AuditHold) -> AuditHold:
+    _AUDIT_HOLDS[name] = hold
+    return hold
+
+
+def _expired_audit_rows(before: datetime) -> tuple[str, list[Any]]:
+    """SQL of the ids of audit rows dated before `before` that no app holds.
+
+    A row about something no hold claims (a policy, a model version, a user, a record
+    already purged under its own period) goes by its own date.
+    """
+    autodiscover_modules("retention")
+    table = AuditLog._meta.db_table
+    sql, params = f"SELECT a.id FROM {table} a WHERE a.at < %s", [before]
+    for hold in _AUDIT_HOLDS.values():
+        held, held_params = hold(before)
+        sql += (
+            f" AND NOT EXISTS (SELECT 1 FROM ({held}) held"
+            " WHERE held.entity_type = a.entity_type AND held.entity_id = a.entity_id)"
+        )
+        params += held_params
+    return sql, params
+
 
 def _audit_log_count(before: datetime) -> int:
-    return AuditLog.objects.filter(at__lt=before).count()
+    sql, params = _expired_audit_rows(before)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COUNT(*) FROM ({sql}) expired", params)
+        return cursor.fetchone()[0]
 
 
 def _audit_log_run(before: datetime) -> int:
-    """Delete audit rows dated before `before`.
+    """Delete audit rows dated before `before` that no app holds.
 
     On Postgres the append-only trigger lets a DELETE through only in a transaction that
     says it purges (riskdesk.retention_purge) with its cutoff, only for rows older than
@@ -245,7 +297,8 @@ def _audit_log_run(before: datetime) -> int:
     if is_postgres():
         execute("SELECT set_config('riskdesk.retention_purge', 'on', true)", [])
         execute("SELECT set_config('riskdesk.retention_cutoff', %s, true)", [before.isoformat()])
-    removed, _ = AuditLog.objects.filter(at__lt=before).delete()
+    sql, params = _expired_audit_rows(before)
+    removed = execute(f"DELETE FROM {AuditLog._meta.db_table} WHERE id IN ({sql})", params)
     if is_postgres():
         # Only this statement purges; the flags end with the transaction in any case.
         execute("SELECT set_config('riskdesk.retention_purge', 'off', true)", [])

@@ -2,7 +2,9 @@
 
 The business date is pinned to 2026-11-23 (tests/conftest.py). The purge of that night keeps
 a contact attempt of 2023-11-23 (1,096 days: three years and their leap day) and purges one
-of 2023-11-22; recording references go after 731 days, audit rows after 1,827.
+of 2023-11-22; recording references go after 731 days, audit rows after 1,827. Attempts and
+recordings go per borrower, once all their collection activity is that old; audit rows about a
+borrower go once their relationship has been over that long (riskdesk.collections.retention).
 """
 
 from __future__ import annotations
@@ -20,7 +22,16 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from riskdesk import nightly
-from riskdesk.collections.models import Case, Complaint, ContactAttempt, Dispute, FieldVisit, Promise
+from riskdesk.collections.models import (
+    Agency,
+    AgencyPlacement,
+    Case,
+    Complaint,
+    ContactAttempt,
+    Dispute,
+    FieldVisit,
+    Promise,
+)
 from riskdesk.collections.retention import RETENTION_STEP, expired_attempts
 from riskdesk.core import retention
 from riskdesk.core.errors import Conflict, DomainError
@@ -29,7 +40,7 @@ from riskdesk.core.models import AuditLog, ClosedDay, JobRun, RetentionPolicy
 from riskdesk.core.retention import BelowLegalMinimum, Kind, cutoff, minimum_days, retention_policy_create
 from riskdesk.dashboards.aggregates import AGGREGATES_STEP, recount_days
 from riskdesk.lending import services
-from riskdesk.lending.models import Borrower, Loan
+from riskdesk.lending.models import Borrower, CreditLine, Loan, Payment, Product
 from tests.conftest import TODAY, client_for
 
 pytestmark = pytest.mark.django_db
@@ -55,26 +66,38 @@ def attempt(borrower: Borrower, when: datetime, *, case: Case | None = None, rec
     )
 
 
-def case_for(borrower: Borrower, status: str = "closed") -> Case:
+def case_for(
+    borrower: Borrower, status: str = "closed", opened_on: date = date(2023, 1, 1), closed_on: date = date(2023, 6, 1)
+) -> Case:
     return Case.objects.create(
         borrower=borrower,
         status=status,
         worst_bucket="M2",
-        opened_on=date(2023, 1, 1),
-        updated_on=date(2023, 6, 1),
-        closed_on=date(2023, 6, 1) if status == "closed" else None,
+        opened_on=opened_on,
+        updated_on=closed_on,
+        closed_on=closed_on if status == "closed" else None,
     )
 
 
-def old_audit_row(when: datetime, action: str = "old.thing") -> int:
-    """An audit row dated `when`: inserted by hand, since the model stamps `at` itself."""
+def on_file_since(national_id: str, created: date = date(2010, 1, 1)) -> Borrower:
+    """A borrower on file since `created`, without the register service's audit row of today."""
+    borrower = Borrower.objects.create(name="李四", national_id=national_id)
+    Borrower.objects.filter(pk=borrower.pk).update(created_at=at(created))
+    return borrower
+
+
+def old_audit_row(when: datetime, action: str = "old.thing", entity: object = None) -> int:
+    """An audit row dated `when` (about `entity`, a model instance): inserted by hand, since the model stamps `at`."""
+    entity_type, entity_id = (entity._meta.label_lower, str(entity.pk)) if entity is not None else ("x", "1")
     with connection.cursor() as cursor:
         cursor.execute(
-            "INSERT INTO core_auditlog (at, action, entity_type, entity_id, reason) VALUES (%s, %s, 'x', '1', '')"
+            "INSERT INTO core_auditlog (at, action, entity_type, entity_id, reason) VALUES (%s, %s, %s, %s, '')"
             + (" RETURNING id" if connection.vendor == "postgresql" else ""),
             [
                 when if connection.vendor == "postgresql" else when.astimezone(ZoneInfo("UTC")).replace(tzinfo=None),
                 action,
+                entity_type,
+                entity_id,
             ],
         )
         return cursor.fetchone()[0] if connection.vendor == "postgresql" else cursor.lastrowid
@@ -163,7 +186,7 @@ def test_a_second_version_on_the_same_date_is_a_conflict() -> None:
 
 def test_an_attempt_one_day_inside_the_period_is_kept_and_one_day_outside_is_purged(borrower: Borrower) -> None:
     inside = attempt(borrower, at(date(2023, 11, 23), 0, 0))
-    outside = attempt(borrower, at(date(2023, 11, 22), 23, 59))
+    outside = attempt(on_file_since("110101199202021234"), at(date(2023, 11, 22), 23, 59))
 
     run = night()
 
@@ -174,7 +197,7 @@ def test_an_attempt_one_day_inside_the_period_is_kept_and_one_day_outside_is_pur
 
 def test_a_recording_reference_is_blanked_after_its_period_and_its_attempt_stays(borrower: Borrower) -> None:
     inside = attempt(borrower, at(date(2024, 11, 22), 0, 0), recording="rec-inside")  # 731 days before
-    outside = attempt(borrower, at(date(2024, 11, 21), 23, 59), recording="rec-outside")
+    outside = attempt(on_file_since("110101199202021234"), at(date(2024, 11, 21), 23, 59), recording="rec-outside")
 
     run = night()
 
@@ -197,7 +220,7 @@ def test_the_minimum_holds_when_a_policy_row_is_forced_below_it(borrower: Borrow
 def test_a_longer_period_in_force_keeps_older_attempts(borrower: Borrower) -> None:
     retention_policy_create(kind="contact_attempts", keep_days=2000, effective_from=date(2026, 11, 1))
     kept = attempt(borrower, at(date(2021, 6, 2), 0, 0))  # 2,000 days before 2026-11-23
-    gone = attempt(borrower, at(date(2021, 6, 1), 23, 59))  # 2,001 days before
+    gone = attempt(on_file_since("110101199202021234"), at(date(2021, 6, 1), 23, 59))  # 2,001 days before
 
     night()
 
@@ -207,7 +230,8 @@ def test_a_longer_period_in_force_keeps_older_attempts(borrower: Borrower) -> No
 
 def test_open_matters_keep_their_attempts_whatever_their_age(borrower: Borrower) -> None:
     old = at(date(2020, 1, 1))
-    closed_case = attempt(borrower, old, case=case_for(borrower), recording="rec-closed")
+    settled = on_file_since("110101199202021234")
+    closed_case = attempt(settled, old, case=case_for(settled), recording="rec-closed")
     open_case = attempt(borrower, old, case=case_for(borrower, "open"), recording="rec-open")
     disputing = services.borrower_register(name="王五", national_id="110101199303031234", phones=[], email="")
     complaining = services.borrower_register(name="赵六", national_id="110101199404041234", phones=[], email="")
@@ -263,6 +287,101 @@ def test_a_promise_and_a_field_visit_outlive_their_purged_attempt(borrower: Borr
         "done",
     )
     assert not ContactAttempt.objects.filter(pk=old.pk).exists()
+
+
+@pytest.mark.parametrize(
+    ("newest", "kept"),
+    [(at(date(2023, 11, 23), 0, 0), True), (at(date(2023, 11, 22), 23, 59), False)],
+)
+def test_a_borrowers_attempts_go_together_once_the_newest_is_past_the_period(
+    borrower: Borrower, newest: datetime, kept: bool
+) -> None:
+    oldest = attempt(borrower, at(date(2019, 5, 1)))
+    latest = attempt(borrower, newest)
+
+    run = night()
+
+    assert set(ContactAttempt.objects.values_list("pk", flat=True)) == ({oldest.pk, latest.pk} if kept else set())
+    assert run.rows["contact_attempts_purged"] == (0 if kept else 2)
+
+
+def _case_worked(borrower: Borrower, on: date) -> None:
+    case_for(borrower, opened_on=on - timedelta(days=60), closed_on=on)
+
+
+def _promise_made(borrower: Borrower, on: date) -> None:
+    case = Case.objects.get(borrower=borrower, opened_on=date(2019, 5, 1))
+    Promise.objects.create(case=case, amount=Decimal("300.00"), made_on=on, due_on=on + timedelta(days=7))
+
+
+def _dispute_resolved(borrower: Borrower, on: date) -> None:
+    Dispute.objects.create(borrower=borrower, opened_at=at(date(2019, 6, 1)), resolved_at=at(on, 0, 0))
+
+
+def _complaint_resolved(borrower: Borrower, on: date) -> None:
+    Complaint.objects.create(
+        borrower=borrower,
+        channel="call",
+        category="harassment",
+        received_at=at(date(2019, 6, 1)),
+        status="resolved",
+        resolved_at=at(on, 0, 0),
+        description="calls",
+    )
+
+
+def _agency_recalled(borrower: Borrower, on: date) -> None:
+    agency = Agency.objects.create(name="Agency A", reviewed_on=date(2019, 1, 1))
+    AgencyPlacement.objects.create(
+        case=Case.objects.get(borrower=borrower, opened_on=date(2019, 5, 1)),
+        agency=agency,
+        borrower_notified_at=at(date(2019, 6, 1)),
+        placed_on=date(2019, 6, 10),
+        recalled_on=on,
+    )
+
+
+@pytest.mark.parametrize(
+    "activity", [_case_worked, _promise_made, _dispute_resolved, _complaint_resolved, _agency_recalled]
+)
+@pytest.mark.parametrize(("on", "kept"), [(date(2023, 11, 23), True), (date(2023, 11, 22), False)])
+def test_collection_activity_on_the_first_kept_day_keeps_the_borrowers_older_attempts(
+    borrower: Borrower, activity: Callable[[Borrower, date], None], on: date, kept: bool
+) -> None:
+    """12 CFR 1006.100: three years after the LAST collection activity, not after each attempt's own date."""
+    old_case = case_for(borrower, opened_on=date(2019, 5, 1), closed_on=date(2019, 12, 1))
+    activity(borrower, on)
+    old = attempt(borrower, at(date(2019, 6, 1)), case=old_case)
+
+    run = night()
+
+    assert ContactAttempt.objects.filter(pk=old.pk).exists() is kept
+    assert run.rows["contact_attempts_purged"] == (0 if kept else 1)
+
+
+def test_an_open_case_keeps_the_attempts_of_the_borrowers_older_closed_case(borrower: Borrower) -> None:
+    closed = case_for(borrower, opened_on=date(2019, 5, 1), closed_on=date(2019, 12, 1))
+    case_for(borrower, "open", opened_on=date(2020, 3, 1))
+    old = attempt(borrower, at(date(2019, 6, 1)), case=closed, recording="rec-old")
+
+    run = night()
+
+    assert ContactAttempt.objects.get(pk=old.pk).recording_ref == "rec-old"
+    assert run.rows == {"recording_references_purged": 0, "contact_attempts_purged": 0, "audit_log_purged": 0}
+
+
+def test_a_recording_is_kept_while_its_borrower_was_contacted_inside_its_period(borrower: Borrower) -> None:
+    recorded = attempt(borrower, at(date(2024, 11, 21), 23, 59), recording="rec-1")
+    attempt(borrower, at(date(2024, 11, 22), 0, 0))  # 731 days before: inside the recordings' period
+    alone = attempt(on_file_since("110101199202021234"), at(date(2024, 11, 21), 23, 59), recording="rec-2")
+
+    run = night()
+
+    assert dict(ContactAttempt.objects.filter(pk__in=[recorded.pk, alone.pk]).values_list("pk", "recording_ref")) == {
+        recorded.pk: "rec-1",
+        alone.pk: "",
+    }
+    assert run.rows["recording_references_purged"] == 1
 
 
 def test_one_audit_row_per_kind_purged_by_the_nightly_job(borrower: Borrower) -> None:
@@ -331,6 +450,97 @@ def test_audit_rows_past_the_period_are_purged_and_younger_ones_kept() -> None:
     assert not AuditLog.objects.filter(pk=outside).exists()
     row = AuditLog.objects.get(action="retention.purge")
     assert row.after["kind"] == "audit_log" and row.after["count"] == 1
+
+
+def ended_relationship(product: Product, national_id: str, *, ended_on: date) -> dict[str, object]:
+    """A borrower whose one loan was paid off on `ended_on` and whose line is closed; no row newer."""
+    borrower = on_file_since(national_id)
+    line = CreditLine.objects.create(borrower=borrower, limit=Decimal("5000.00"), status="closed")
+    loan = Loan.objects.create(
+        credit_line=line,
+        borrower=borrower,
+        product=product,
+        principal=Decimal("1000.00"),
+        term=30,
+        method="bullet",
+        disbursed_on=ended_on - timedelta(days=30),
+        daily_rate=product.daily_rate,
+        penalty_multiplier=Decimal("1.5"),
+        penalty_base="principal",
+        status="paid_off",
+        paid_off_on=ended_on,
+        outstanding_principal=Decimal("0.00"),
+        overdue_amount=Decimal("0.00"),
+        penalty_accrued=Decimal("0.00"),
+    )
+    payment = Payment.objects.create(
+        loan=loan,
+        amount=Decimal("1000.00"),
+        value_date=ended_on,
+        kind="payoff",
+        channel="app",
+        idempotency_key=f"payoff-{national_id}",
+        request_hash="h",
+        unapplied=Decimal("0.00"),
+    )
+    return {"borrower": borrower, "line": line, "loan": loan, "payment": payment}
+
+
+def audit_rows_about(records: dict[str, object], when: datetime) -> set[int]:
+    return {old_audit_row(when, f"{name}.thing", record) for name, record in records.items()}
+
+
+@pytest.mark.parametrize(
+    ("ended_on", "kept"),
+    [(date(2021, 11, 22), True), (date(2021, 11, 21), False)],  # 1,827 and 1,828 days before 2026-11-23
+)
+def test_a_borrowers_audit_rows_go_the_period_after_the_relationship_ended(
+    product: Product, ended_on: date, kept: bool
+) -> None:
+    """AML: five years after the business relationship ends, not five years after each row."""
+    records = ended_relationship(product, "110101199505051234", ended_on=ended_on)
+    rows = audit_rows_about(records, at(date(2016, 3, 1)))
+    unrelated = old_audit_row(at(date(2016, 3, 1)))
+
+    run = night()
+
+    assert set(AuditLog.objects.filter(pk__in=rows | {unrelated}).values_list("pk", flat=True)) == (
+        rows if kept else set()
+    )
+    assert run.rows["audit_log_purged"] == (1 if kept else 5)
+
+
+@pytest.mark.parametrize("live", ["line_open", "loan_active", "written_off_case_open", "revealed_since"])
+def test_a_live_relationship_keeps_every_audit_row_about_the_borrower(product: Product, live: str) -> None:
+    records = ended_relationship(product, "110101199505051234", ended_on=date(2018, 1, 1))
+    rows = audit_rows_about(records, at(date(2016, 3, 1)))
+    borrower, line, loan = records["borrower"], records["line"], records["loan"]
+    if live == "line_open":
+        CreditLine.objects.filter(pk=line.pk).update(status="active")
+    elif live == "loan_active":
+        Loan.objects.filter(pk=loan.pk).update(status="active", paid_off_on=None, outstanding_principal=1000)
+    elif live == "written_off_case_open":
+        Loan.objects.filter(pk=loan.pk).update(status="written_off", paid_off_on=None)
+        case_for(borrower, "open", opened_on=date(2017, 6, 1))
+    else:
+        rows.add(old_audit_row(at(date(2021, 11, 22), 0, 0), "pii.reveal", borrower))
+
+    run = night()
+
+    assert set(AuditLog.objects.filter(pk__in=rows).values_list("pk", flat=True)) == rows
+    assert run.rows["audit_log_purged"] == 0
+
+
+def test_an_audit_row_about_a_purged_attempt_goes_by_its_own_date(borrower: Borrower) -> None:
+    """The attempt went under its own period; the row about it has no borrower left to wait for."""
+    gone = attempt(on_file_since("110101199202021234"), at(date(2016, 3, 1)))
+    row = old_audit_row(at(date(2016, 3, 1)), "contact.attempt", gone)
+
+    run = night()
+
+    assert not ContactAttempt.objects.filter(pk=gone.pk).exists()
+    assert not AuditLog.objects.filter(pk=row).exists()
+    assert (run.rows["contact_attempts_purged"], run.rows["audit_log_purged"]) == (1, 1)
 
 
 needs_postgres = pytest.mark.skipif(
@@ -463,6 +673,23 @@ def test_the_api_refuses_bad_input_with_a_400_on_its_field(
     assert RetentionPolicy.objects.count() == 3
 
 
+@pytest.mark.parametrize("effective_from", ["0001-01-01", "1999-12-31", "9999-12-31"])
+def test_the_api_refuses_an_effective_date_out_of_range_with_a_400_on_it(
+    api_as: Callable[[str], APIClient], effective_from: str
+) -> None:
+    body = {"kind": "audit_log", "effective_from": effective_from, "keep_days": 2000}
+
+    response = api_as("admin").post(API, body, format="json")
+
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "date_out_of_range"
+    assert error["fields"] == {
+        "effective_from": ["A retention period's effective date must be between 2000-01-01 and 2126-10-30."]
+    }
+    assert RetentionPolicy.objects.count() == 3
+
+
 @pytest.mark.parametrize("role", ["risk_officer", "collections_supervisor", "collector"])
 def test_only_the_admin_role_reads_or_sets_retention(api_as: Callable[[str], APIClient], role: str) -> None:
     client = api_as(role)
@@ -484,6 +711,21 @@ def test_the_admin_refuses_a_period_under_the_minimum_on_its_field(users: dict[s
     assert response.status_code == 200
     assert response.context["adminform"].form.errors == {
         "keep_days": ["Contact Attempts must be kept at least 1096 days (the legal minimum); 365 is less."]
+    }
+    assert RetentionPolicy.objects.count() == 3
+
+
+@pytest.mark.parametrize("effective_from", ["0001-01-01", "9999-12-31"])
+def test_the_admin_refuses_an_effective_date_out_of_range_on_its_field(
+    users: dict[str, User], effective_from: str
+) -> None:
+    form = {"kind": "audit_log", "effective_from": effective_from, "keep_days": "2000", "reason": ""}
+
+    response = client_for(users["admin"]).post(reverse("admin:core_retentionpolicy_add"), form)
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors == {
+        "effective_from": ["A retention period's effective date must be between 2000-01-01 and 2126-10-30."]
     }
     assert RetentionPolicy.objects.count() == 3
 
@@ -511,7 +753,7 @@ def test_a_saved_version_cannot_be_changed_in_the_admin(users: dict[str, User]) 
 
 def test_the_admin_previews_tonights_purge_under_a_draft(borrower: Borrower, users: dict[str, User]) -> None:
     attempt(borrower, at(date(2022, 1, 1)), recording="rec-1")  # 1,787 days before
-    attempt(borrower, at(date(2020, 1, 1)))
+    attempt(on_file_since("110101199202021234"), at(date(2020, 1, 1)))
     old_audit_row(at(date(2015, 1, 1)))
 
     response = client_for(users["admin"]).get(
