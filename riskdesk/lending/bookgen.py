@@ -255,7 +255,9 @@ def _write_batch(
         key = (principal, term, disbursed_on)
         template = templates.get(key) or templates.setdefault(key, _template(Decimal(principal), term, disbursed_on))
         loan_id, line_id, borrower_id = first_loan + k, first_line + k, first_borrower + k
-        borrowers.write(f'{borrower_id},Borrower {borrower_id},G{borrower_id:017d},"","","",Asia/Shanghai,zh-hans,{now}')
+        borrowers.write(
+            f'{borrower_id},Borrower {borrower_id},G{borrower_id:017d},"","","",Asia/Shanghai,zh-hans,{now}'
+        )
         state = _loan_state(template, paid_count, closed, config)
         for seq in range(1, paid_count + 1):
             installments.write(f"{loan_id},{template.paid_rows[seq - 1]}")
