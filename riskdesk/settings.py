@@ -307,6 +307,9 @@ LOGGING = {
         "django": {"handlers": ["mail_admins"], "level": "INFO"},
         "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
         "django.db.backends": {"level": "WARNING"},
+        # redis-py gives this logger an unfiltered handler of its own (RESP3 push messages, e.g. for
+        # Celery's control channel) unless it is already configured: configured here, it is ours.
+        "push_response": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }
 

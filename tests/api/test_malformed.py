@@ -23,9 +23,8 @@ from django.contrib.auth.models import User
 from django.db.models import Sum
 from rest_framework.test import APIClient
 
-from riskdesk.collections.models import Case, Queue
-from riskdesk.lending import services
-from riskdesk.lending.models import Allocation, Borrower, CreditLine, Installment, Loan, Payment, Product
+from riskdesk.lending.models import Allocation, CreditLine, Installment, Loan, Payment
+from tests.api.conftest import LateLoan
 from tests.conftest import TODAY
 
 API = "/api/v1"
@@ -34,50 +33,9 @@ HUGE_ID = 2**63  # one past Postgres's bigint
 TOMORROW = (TODAY + timedelta(days=1)).isoformat()
 
 
-@dataclass
-class Book:
-    product: Product
-    borrower: Borrower
-    credit_line: CreditLine
-    loan: Loan
-    payment: Payment
-    case: Case
-    collector: User
-
-
 @pytest.fixture
-def book(users: dict[str, User], product: Product, borrower: Borrower, credit_line: CreditLine) -> Book:
-    loan = services.loan_originate(
-        credit_line=credit_line,
-        product=product,
-        principal=Decimal("6000.00"),
-        term=6,
-        method="equal_installment",
-        disbursed_on=TODAY - timedelta(days=75),
-    )
-    payment, _ = services.payment_post(
-        loan=loan,
-        amount=Decimal("100.00"),
-        value_date=TODAY - timedelta(days=40),
-        kind="regular",
-        channel="app",
-        reference="book",
-        idempotency_key="book-1",
-        actor=users["admin"],
-    )
-    case = Case.objects.create(
-        borrower=borrower,
-        stage="mid",
-        worst_bucket="M2",
-        max_dpd=45,
-        overdue_amount=Decimal("1100.00"),
-        opened_on=TODAY,
-        updated_on=TODAY,
-        assigned_to=users["collector"],
-        queue=Queue.objects.filter(code="mid").first(),
-    )
-    case.loans.add(loan)
-    return Book(product, borrower, credit_line, loan, payment, case, users["collector"])
+def book(late_loan: LateLoan) -> LateLoan:
+    return late_loan
 
 
 @pytest.fixture
@@ -110,10 +68,10 @@ def money_totals() -> dict[str, Decimal | None]:
 
 # -- the table ------------------------------------------------------------------------------------
 
-Url = Callable[[Book], str]
+Url = Callable[[LateLoan], str]
 
 
-def payments_url(book: Book) -> str:
+def payments_url(book: LateLoan) -> str:
     return f"{API}/loans/{book.loan.pk}/payments/"
 
 
@@ -121,7 +79,7 @@ def good_payment(**changes: Any) -> dict[str, Any]:
     return {"amount": "50.00", "value_date": TODAY.isoformat(), "kind": "regular", "channel": "app", **changes}
 
 
-def good_loan(book: Book, **changes: Any) -> dict[str, Any]:
+def good_loan(book: LateLoan, **changes: Any) -> dict[str, Any]:
     return {
         "credit_line": book.credit_line.pk,
         "product": book.product.pk,
@@ -155,7 +113,7 @@ class Bad:
     """One malformed request and the refusal it must get."""
 
     url: Url
-    body: Callable[[Book], Any] | Any
+    body: Callable[[LateLoan], Any] | Any
     status: int
     code: str
     fields: list[str] = field(default_factory=list)
@@ -168,7 +126,7 @@ def url(path: str) -> Url:
     return lambda book: f"{API}{path}"
 
 
-def loan_with(**changes: Any) -> Callable[[Book], dict[str, Any]]:
+def loan_with(**changes: Any) -> Callable[[LateLoan], dict[str, Any]]:
     return lambda book: good_loan(book, **changes)
 
 
@@ -311,7 +269,7 @@ BAD_REQUESTS: dict[str, Bad] = {
 
 @pytest.mark.parametrize("bad", BAD_REQUESTS.values(), ids=BAD_REQUESTS.keys())
 def test_malformed_input_is_refused_in_the_error_shape_and_writes_nothing(
-    admin_api: APIClient, book: Book, bad: Bad
+    admin_api: APIClient, book: LateLoan, bad: Bad
 ) -> None:
     body = bad.body(book) if callable(bad.body) else bad.body
     data = body if bad.raw else json.dumps(body)
@@ -329,7 +287,7 @@ def test_malformed_input_is_refused_in_the_error_shape_and_writes_nothing(
 
 
 def test_the_same_idempotency_key_with_another_body_is_a_409_and_writes_nothing(
-    admin_api: APIClient, book: Book
+    admin_api: APIClient, book: LateLoan
 ) -> None:
     first = admin_api.post(payments_url(book), good_payment(), format="json", HTTP_IDEMPOTENCY_KEY="same-key")
     assert first.status_code == 201, first.content
@@ -346,7 +304,7 @@ def test_the_same_idempotency_key_with_another_body_is_a_409_and_writes_nothing(
 
 
 def test_the_same_idempotency_key_with_the_same_body_returns_the_first_payment(
-    admin_api: APIClient, book: Book
+    admin_api: APIClient, book: LateLoan
 ) -> None:
     first = admin_api.post(payments_url(book), good_payment(), format="json", HTTP_IDEMPOTENCY_KEY="again")
     rows, money = row_counts(), money_totals()
@@ -369,7 +327,7 @@ def test_an_unknown_or_huge_id_in_a_path_is_a_404(admin_api: APIClient, path: st
 
 
 @pytest.mark.parametrize("page", ["0", "-1", "abc", str(HUGE_ID), "9" * 40])
-def test_a_page_past_the_last_or_not_a_number_is_a_404(admin_api: APIClient, book: Book, page: str) -> None:
+def test_a_page_past_the_last_or_not_a_number_is_a_404(admin_api: APIClient, book: LateLoan, page: str) -> None:
     response = admin_api.get(f"{API}/loans/", {"page": page})
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
@@ -379,13 +337,15 @@ def test_a_page_past_the_last_or_not_a_number_is_a_404(admin_api: APIClient, boo
     ("query", "field"),
     [({"borrower": "\x00"}, "borrower"), ({"status": "\x00"}, "status"), ({"bucket": "M1\x00"}, "bucket")],
 )
-def test_a_filter_with_a_nul_byte_is_a_400(admin_api: APIClient, book: Book, query: dict[str, str], field: str) -> None:
+def test_a_filter_with_a_nul_byte_is_a_400(
+    admin_api: APIClient, book: LateLoan, query: dict[str, str], field: str
+) -> None:
     response = admin_api.get(f"{API}/loans/", query)
     assert response.status_code == 400
     assert list(response.json()["error"]["fields"]) == [field]
 
 
-def test_a_filter_by_an_id_past_bigint_finds_nothing(admin_api: APIClient, book: Book) -> None:
+def test_a_filter_by_an_id_past_bigint_finds_nothing(admin_api: APIClient, book: LateLoan) -> None:
     response = admin_api.get(f"{API}/loans/", {"borrower": str(HUGE_ID)})
     assert response.status_code == 200
     assert (response.json()["count"], response.json()["results"]) == (0, [])

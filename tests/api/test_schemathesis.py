@@ -28,7 +28,6 @@ import os
 from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime, timedelta
-from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -49,10 +48,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from riskdesk.collections.models import Arrangement, Case, Complaint, Dispute, FieldVisit, Queue
-from riskdesk.lending import services
-from riskdesk.lending.models import Borrower, CreditLine, Payment, Product
+from riskdesk.collections.models import Arrangement, Complaint, Dispute, FieldVisit
 from riskdesk.wsgi import application
+from tests.api.conftest import LateLoan
 from tests.conftest import TODAY
 from tests.riskmodels.test_services import version_made
 
@@ -110,39 +108,16 @@ collector_schema.hook(map_path_parameters)
 
 
 @pytest.fixture
-def book(users: dict[str, User], product: Product, borrower: Borrower, credit_line: CreditLine) -> Iterator[None]:
-    """A loan two installments late with a payment, its case and the case's follow-ups."""
-    admin, supervisor, collector = users["admin"], users["collections_supervisor"], users["collector"]
-    loan = services.loan_originate(
-        credit_line=credit_line,
-        product=product,
-        principal=Decimal("6000.00"),
-        term=6,
-        method="equal_installment",
-        disbursed_on=TODAY - timedelta(days=75),
+def book(users: dict[str, User], late_loan: LateLoan) -> Iterator[None]:
+    """The late loan with its payment and case, and the case's follow-ups."""
+    supervisor, collector = users["collections_supervisor"], users["collector"]
+    borrower, credit_line, loan, payment, case = (
+        late_loan.borrower,
+        late_loan.credit_line,
+        late_loan.loan,
+        late_loan.payment,
+        late_loan.case,
     )
-    payment, _ = services.payment_post(
-        loan=loan,
-        amount=Decimal("100.00"),
-        value_date=TODAY - timedelta(days=40),
-        kind=Payment.Kind.REGULAR,
-        channel=Payment.Channel.values[0],
-        reference="fuzz",
-        idempotency_key="fuzz-book-1",
-        actor=admin,
-    )
-    case = Case.objects.create(
-        borrower=borrower,
-        stage="late",
-        worst_bucket="M2",
-        max_dpd=45,
-        overdue_amount=Decimal("1100.00"),
-        opened_on=TODAY,
-        updated_on=TODAY,
-        assigned_to=collector,
-        queue=Queue.objects.filter(code="mid").first(),
-    )
-    case.loans.add(loan)
     at = datetime(TODAY.year, TODAY.month, TODAY.day, 10, tzinfo=SHANGHAI)
     arrangement = Arrangement.objects.create(
         case=case, loan=loan, kind=Arrangement.Kind.values[0], months=1, reason="fuzz", requested_by=collector

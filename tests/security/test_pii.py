@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import io
 import logging
+import logging.config
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -439,6 +441,22 @@ def test_every_configured_log_handler_masks_pii() -> None:
     assert settings.LOGGING["filters"]["pii"]["()"] == "riskdesk.core.masking.PiiLogFilter"
 
 
+@pytest.fixture
+def web_process_logging() -> Iterator[None]:
+    """Logging as Django sets it up in a web process, from settings.LOGGING.
+
+    Earlier tests may have started a Celery worker in this process, which replaces the root
+    logger's handlers with its own (tests/security/test_health.py, tests/nights): the web
+    process's handlers are what these tests read.
+    """
+    root = logging.getLogger()
+    saved = root.handlers[:]
+    logging.config.dictConfig(settings.LOGGING)
+    yield
+    root.handlers[:] = saved
+
+
+@pytest.mark.usefixtures("web_process_logging")
 def test_a_log_line_with_a_phone_an_id_and_a_card_is_written_masked() -> None:
     handler = next(h for h in logging.getLogger().handlers if any(isinstance(f, PiiLogFilter) for f in h.filters))
     written = io.StringIO()
@@ -461,6 +479,7 @@ def process_log_handlers() -> list[logging.Handler]:
     return [h for h in handlers if not (isinstance(h, logging.NullHandler) or type(h).__module__.startswith("_pytest"))]
 
 
+@pytest.mark.usefixtures("web_process_logging")
 def test_every_log_handler_of_the_web_process_masks_pii() -> None:
     """Django's own handlers (runserver's request lines, the error mail) were unfiltered (fixed)."""
     handlers = process_log_handlers()
@@ -483,6 +502,7 @@ def written_by(logger_name: str, log: Any) -> str:
     return written.getvalue()
 
 
+@pytest.mark.usefixtures("web_process_logging")
 def test_runserver_request_lines_are_written_masked() -> None:
     """`GET /loans/?q=<national id>` went out whole (fixed)."""
     server = WSGIRequestHandler.__new__(WSGIRequestHandler)  # no socket: only its log line
@@ -493,6 +513,7 @@ def test_runserver_request_lines_are_written_masked() -> None:
     assert line.endswith('] "GET /loans/?q=110*************21 HTTP/1.1" 200 512\n')
 
 
+@pytest.mark.usefixtures("web_process_logging")
 def test_a_traceback_and_a_stack_are_written_masked() -> None:
     """The exception's text reached the log whole: the formatter filled exc_text after the filter ran (fixed)."""
 
