@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-from datetime import date
-
-from celery.result import EagerResult
-from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
@@ -15,35 +10,8 @@ from rest_framework.views import APIView
 
 from riskdesk import nightly, tasks
 from riskdesk.core.api import ErrorSerializer, validated
-from riskdesk.core.errors import Conflict
-from riskdesk.core.models import JobRun
-from riskdesk.core.outbox import task_enqueue
 from riskdesk.core.permissions import HasRole
 from riskdesk.core.roles import ADMIN
-
-log = logging.getLogger(__name__)
-
-
-def close_day_failure(as_of: date, error: Exception) -> Conflict:
-    """Say where close of day, run in-process, stopped: the first step of the first open day not done.
-
-    Days close in order and a day's steps run in order, so after a failure the step that
-    failed is the first one of the first open day whose job run is not done (its error is
-    in the job run). The web page and the API both answer with this, never a 500.
-    """
-    days = nightly.days_to_close(as_of)
-    day = days[0] if days else as_of
-    statuses = dict(JobRun.objects.filter(business_date=day).values_list("step", "status"))
-    step = next((s.name for s in nightly.STEPS if statuses.get(s.name) != JobRun.Status.DONE), "")
-    log.warning("close of day stopped at %s on %s: %s", step or "-", day, type(error).__name__)
-    reason = (str(error).strip().splitlines() or [""])[0][:200]
-    message = _("Close of day stopped at step %(step)s of %(day)s (%(error)s): %(reason)s") % {
-        "step": step or "-",
-        "day": day.isoformat(),
-        "error": type(error).__name__,
-        "reason": reason,
-    }
-    return Conflict("close_day_failed", message, step=step, business_date=day.isoformat())
 
 
 class CloseDayApi(APIView):
@@ -79,15 +47,10 @@ class CloseDayApi(APIView):
         data = validated(self.InputSerializer, request.data)
         # Checked here too, so a real worker's refusal is a 422 now, not a failed task later.
         as_of = nightly.closable(data.get("as_of"))
-        try:
-            enqueued = task_enqueue(tasks.close_day, as_of.isoformat())
-            result = enqueued.result
-            closed = result.get() if isinstance(result, EagerResult) else []
-        except Exception as error:  # noqa: BLE001 - in-process, the night's own failure is raised here
-            raise close_day_failure(as_of, error) from error
+        enqueued, closed = tasks.close_day_ask(as_of)
         answer = {
             "as_of": as_of,
-            "closed_days": closed,
+            "closed_days": closed or [],
             "pending_task": enqueued.pending.pk,
             "queued": enqueued.queued,
             "task_id": enqueued.task_id,

@@ -8,10 +8,14 @@ from contextlib import contextmanager
 from datetime import date
 
 from celery import shared_task
+from celery.result import EagerResult
 from django.db import DatabaseError, connection
+from django.utils.translation import gettext as _
 
 from riskdesk import nightly
 from riskdesk.core import outbox
+from riskdesk.core.errors import Conflict
+from riskdesk.core.models import JobRun
 from riskdesk.core.sql import is_postgres
 
 log = logging.getLogger(__name__)
@@ -65,6 +69,43 @@ def _unlock() -> None:
     except DatabaseError:
         # The connection died with the night (its failure is recorded on a fresh one): the lock went with it.
         log.warning("the night's lock was not released: its connection is gone, and the lock with it")
+
+
+def close_day_ask(as_of: date) -> tuple[outbox.Enqueued, list[date] | None]:
+    """Ask for close of day up to `as_of` through the task outbox (the operations page and the API).
+
+    Returns the outbox's answer and, where Celery runs in-process, the days it closed (None when a
+    worker will close them). In-process, a step that fails is raised as close_day_failure's 409.
+    """
+    try:
+        enqueued = outbox.task_enqueue(close_day, as_of.isoformat())
+        result = enqueued.result
+        closed = [date.fromisoformat(day) for day in result.get()] if isinstance(result, EagerResult) else None
+    except Exception as error:  # noqa: BLE001 - in-process, the night's own failure is raised here
+        raise close_day_failure(as_of, error) from error
+    return enqueued, closed
+
+
+def close_day_failure(as_of: date, error: Exception) -> Conflict:
+    """Say where close of day, run in-process, stopped: the first step of the first open day not done.
+
+    Days close in order and a day's steps run in order, so after a failure the step that
+    failed is the first one of the first open day whose job run is not done (its error is
+    in the job run). The web page and the API both answer with this, never a 500.
+    """
+    days = nightly.days_to_close(as_of)
+    day = days[0] if days else as_of
+    statuses = dict(JobRun.objects.filter(business_date=day).values_list("step", "status"))
+    step = next((s.name for s in nightly.STEPS if statuses.get(s.name) != JobRun.Status.DONE), "")
+    log.warning("close of day stopped at %s on %s: %s", step or "-", day, type(error).__name__)
+    reason = (str(error).strip().splitlines() or [""])[0][:200]
+    message = _("Close of day stopped at step %(step)s of %(day)s (%(error)s): %(reason)s") % {
+        "step": step or "-",
+        "day": day.isoformat(),
+        "error": type(error).__name__,
+        "reason": reason,
+    }
+    return Conflict("close_day_failed", message, step=step, business_date=day.isoformat())
 
 
 @shared_task(name="riskdesk.tasks.relay_pending_tasks")

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
-from celery.result import EagerResult
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -14,13 +11,11 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from riskdesk import nightly, tasks
-from riskdesk.api import close_day_failure
 from riskdesk.core import roles
 from riskdesk.core.access import role_required
 from riskdesk.core.errors import DomainError
 from riskdesk.core.jobs import last_closed_day
 from riskdesk.core.models import JobRun
-from riskdesk.core.outbox import task_enqueue
 from riskdesk.lending.web_selectors import recent_job_runs
 
 
@@ -55,16 +50,9 @@ def operations(request: HttpRequest) -> HttpResponse:
 def close_day(request: HttpRequest) -> HttpResponse:
     """Close every open business day up to yesterday: in-process where Celery is eager, else on a worker."""
     try:
-        as_of = nightly.closable(None)
-    except DomainError as error:
+        enqueued, closed = tasks.close_day_ask(nightly.closable(None))
+    except DomainError as error:  # the day is not over, or a step failed in-process (close_day_failure)
         messages.error(request, error.message)
-        return redirect("operations")
-    try:
-        enqueued = task_enqueue(tasks.close_day, as_of.isoformat())
-        result = enqueued.result
-        closed = [date.fromisoformat(day) for day in result.get()] if isinstance(result, EagerResult) else None
-    except Exception as error:  # noqa: BLE001 - in-process, the night's own failure is raised here
-        messages.error(request, close_day_failure(as_of, error).message)
         return redirect("operations")
     if closed is None:
         if enqueued.queued:
