@@ -40,7 +40,7 @@ def role_required(*allowed: str) -> Callable[[View], View]:
 # What a reveal may name: a borrower's own field, or one of their contact points
 # ("point:<id>") or emergency contacts ("contact:<id>").
 REVEALABLE = ("name", "national_id", "email", "address", "bank_card")
-REVEAL_FIELD = re.compile(r"^(?:name|national_id|email|address|bank_card|point:\d{1,18}|contact:\d{1,18})$")
+REVEAL_FIELD = re.compile(rf"^(?:{'|'.join(REVEALABLE)}|point:\d{{1,18}}|contact:\d{{1,18}})$")
 
 
 REVEAL_ACTION = "see a borrower's personal data unmasked"
